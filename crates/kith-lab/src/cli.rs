@@ -126,6 +126,7 @@ fn run_up(
 ) -> anyhow::Result<()> {
     let lab =
         Lab::build(topology, build).with_context(|| format!("cannot build lab `{}`", opts.name))?;
+    wait_router_addresses(&lab, Duration::from_secs(5));
     print!("{}", summary(&lab.state()));
     let name_opt = if opts.name == DEFAULT_LAB_NAME {
         String::new()
@@ -234,6 +235,37 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
+fn runs_kith(state: &LabState, node: &str) -> bool {
+    state
+        .processes
+        .iter()
+        .any(|p| p.node == node && p.name == "kith")
+}
+
+/// Waits (up to `timeout`) until every interface of every router running kith
+/// has a global address, or its kith is gone: so the summary shows them.
+fn wait_router_addresses(lab: &Lab, timeout: Duration) {
+    let state = lab.state();
+    let routers: Vec<_> = state
+        .nodes
+        .iter()
+        .filter(|n| runs_kith(&state, &n.name))
+        .collect();
+    if routers.is_empty() {
+        return;
+    }
+    let _ = lab.wait_until("router addresses", timeout, || {
+        STOP.load(Ordering::SeqCst)
+            || routers.iter().all(|n| {
+                let live = live_addresses(&n.namespace);
+                !lab.is_running(&n.name, "kith")
+                    || n.interfaces
+                        .iter()
+                        .all(|i| live.get(&i.name).is_some_and(|a| !a.is_empty()))
+            })
+    });
+}
+
 /// The summary `up` prints: one row per interface, with live addresses.
 pub fn summary(state: &LabState) -> String {
     let mut rows = vec![
@@ -256,8 +288,8 @@ pub fn summary(state: &LabState) -> String {
         for (i, iface) in node.interfaces.iter().enumerate() {
             let addrs = live.get(&iface.name).filter(|a| !a.is_empty()).map_or_else(
                 || {
-                    if node.kind == NodeKind::Router {
-                        "(from its kith config)".to_owned()
+                    if runs_kith(state, &node.name) {
+                        "(not yet set by kith)".to_owned()
                     } else {
                         "-".to_owned()
                     }

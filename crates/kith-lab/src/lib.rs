@@ -36,4 +36,7 @@ pub use lab::{
 };
 pub use nix::unistd::Pid;
 pub use state::{InterfaceState, LabState, NodeState, ProcessState, STATE_DIR, cleanup_stale};
-pub use topology::{Endpoint, LinkSpec, NodeKind, NodeSpec, RouterConfig, Topology};
+pub use topology::{
+    Endpoint, LinkSpec, NodeKind, NodeSpec, RouterConfig, SCENARIO_HOME_CONFIG,
+    SCENARIO_REMI_CONFIG, SCENARIO_TOPOLOGY, Topology,
+};
