@@ -61,7 +61,9 @@ macro_rules! ros_enum {
 ///
 /// Each field is `name: Type = "key", MODE;` where MODE is one of
 /// `required`, `optional` (an `Option`), `secret` (an `Option<Secret>`),
-/// `required(EXPR)` (for types without `Default`), `list` (a `Vec` of entries written as a YAML list of mappings) or
+/// `required(EXPR)` (for types without `Default`), `list` (a `Vec` of entries
+/// written as a YAML list of mappings), `shown(EXPR)` (a default that export
+/// still writes, as RouterOS does for a rule's `action`) or
 /// `default(EXPR)`.
 macro_rules! menu {
     (

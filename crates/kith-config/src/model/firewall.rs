@@ -149,15 +149,15 @@ menu! {
         /// The chain the rule belongs to (built-in or custom).
         chain: Located<String> = "chain", required;
         /// What the rule does.
-        action: FirewallAction = "action", shown(FirewallAction::Accept);
+        action: Located<FirewallAction> = "action", shown(Located::bare(FirewallAction::Accept));
         /// The chain to continue in (`action: jump`).
         jump_target: Option<Located<String>> = "jump-target", optional;
         /// IP protocol.
         protocol: Option<Located<Protocol>> = "protocol", optional;
         /// Source address, prefix or range.
-        src_address: Option<Negatable<AddressSpec>> = "src-address", optional;
+        src_address: Option<Negatable<Located<AddressSpec>>> = "src-address", optional;
         /// Destination address, prefix or range.
-        dst_address: Option<Negatable<AddressSpec>> = "dst-address", optional;
+        dst_address: Option<Negatable<Located<AddressSpec>>> = "dst-address", optional;
         /// Source address list.
         src_address_list: Option<Negatable<String>> = "src-address-list", optional;
         /// Destination address list.
@@ -193,7 +193,7 @@ menu! {
         /// How long an added address stays (forever when absent).
         address_list_timeout: Option<Duration> = "address-list-timeout", optional;
         /// NAT target addresses.
-        to_addresses: Option<AddressSpec> = "to-addresses", optional;
+        to_addresses: Option<Located<AddressSpec>> = "to-addresses", optional;
         /// NAT target ports.
         to_ports: Option<PortRange> = "to-ports", optional;
         /// MSS set by `change-mss`.

@@ -29,7 +29,7 @@ menu! {
         /// The interface label used everywhere else.
         name: Located<String> = "name", required;
         /// The kernel name of the NIC (`eth0`).
-        default_name: Option<String> = "default-name", optional;
+        default_name: Option<Located<String>> = "default-name", optional;
         /// The NIC's MAC address (binds by MAC when there is no `default-name`).
         mac_address: Option<MacAddress> = "mac-address", optional;
         /// MTU.

@@ -210,7 +210,7 @@ menu! {
         /// Address family matched.
         address_family: Option<AddressFamily> = "address-family", optional;
         /// What the rule does.
-        action: RoutingAction = "action", shown(RoutingAction::Passthrough);
+        action: Located<RoutingAction> = "action", shown(Located::bare(RoutingAction::Passthrough));
         /// The chain to continue in (`action: jump`).
         jump_target: Option<Located<String>> = "jump-target", optional;
         /// Set the BGP local preference.
