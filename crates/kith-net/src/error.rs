@@ -60,6 +60,13 @@ pub enum NetError {
         link: String,
     },
 
+    /// The route to delete is not in the kernel.
+    #[error("cannot {op}: no such route")]
+    RouteNotFound {
+        /// What was attempted.
+        op: String,
+    },
+
     /// A name, value or argument was refused before anything was sent to the kernel.
     #[error("cannot {op}: {reason}")]
     Invalid {
@@ -96,6 +103,7 @@ impl NetError {
             NetError::UnsupportedKind { .. } => Some(libc::EOPNOTSUPP),
             NetError::LinkNotFound { .. } => Some(libc::ENODEV),
             NetError::AddressNotFound { .. } => Some(libc::EADDRNOTAVAIL),
+            NetError::RouteNotFound { .. } => Some(libc::ESRCH),
             NetError::Invalid { .. } => Some(libc::EINVAL),
             NetError::Protocol { .. } => None,
         }

@@ -524,12 +524,20 @@ impl Net {
     /// when given, gateway and interface).
     pub async fn del_route(&self, route: &Route) -> Result<()> {
         let op = format!("delete route {route}");
-        self.ack(
-            RouteNetlinkMessage::DelRoute(route_message(route, true)),
-            0,
-            &op,
-        )
-        .await
+        match self
+            .ack(
+                RouteNetlinkMessage::DelRoute(route_message(route, true)),
+                0,
+                &op,
+            )
+            .await
+        {
+            // The kernel says "No such process" (ESRCH) for a route it does not have.
+            Err(NetError::Kernel { source, .. }) if source.raw_os_error() == Some(libc::ESRCH) => {
+                Err(NetError::RouteNotFound { op })
+            }
+            other => other,
+        }
     }
 
     /// The IPv4 and IPv6 routes that pass `filter`, in the kernel's order.
