@@ -150,6 +150,7 @@ pub(crate) struct MapReader<'n> {
     known: Vec<&'static str>,
     what: &'static str,
     loc: Loc,
+    errors_at_start: usize,
 }
 
 /// `what` of the root mapping, used to word its messages.
@@ -182,6 +183,7 @@ impl<'n> MapReader<'n> {
             known: Vec::new(),
             what,
             loc: node.loc,
+            errors_at_start: sink.error_count(),
         })
     }
 
@@ -284,15 +286,19 @@ impl<'n> MapReader<'n> {
             }
             sink.error(key.loc, message);
         }
+        if sink.error_count() > self.errors_at_start {
+            sink.taint(self.loc);
+        }
     }
 }
 
 /// The known key closest to `key`, if it is close enough to be a typo.
 pub(crate) fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
-    let key_lower = key.to_lowercase().replace('_', "-");
+    let normalize = |s: &str| s.to_lowercase().replace('_', "-");
+    let key_lower = normalize(key);
     known
         .iter()
-        .map(|k| (strsim::damerau_levenshtein(&key_lower, k), *k))
+        .map(|k| (strsim::damerau_levenshtein(&key_lower, &normalize(k)), *k))
         .filter(|(d, k)| {
             let len = k.chars().count().max(key_lower.chars().count());
             *d <= (len / 3).clamp(1, 3)

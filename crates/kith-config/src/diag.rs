@@ -1,5 +1,6 @@
 //! Diagnostics (errors and warnings with file:line:col) and source locations.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
@@ -193,6 +194,9 @@ impl std::error::Error for Diagnostic {}
 pub(crate) struct Sink {
     file: String,
     diags: Vec<Diagnostic>,
+    /// Entries (by location) that had decode errors: checks that combine
+    /// several of their fields would only repeat those errors.
+    tainted: HashSet<Loc>,
 }
 
 impl Sink {
@@ -200,6 +204,7 @@ impl Sink {
         Self {
             file: file.to_owned(),
             diags: Vec::new(),
+            tainted: HashSet::new(),
         }
     }
 
@@ -219,6 +224,19 @@ impl Sink {
 
     pub(crate) fn warning(&mut self, loc: Loc, message: impl Into<String>) {
         self.push(Severity::Warning, loc, message);
+    }
+
+    pub(crate) fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub(crate) fn taint(&mut self, entry: Loc) {
+        self.tainted.insert(entry);
+    }
+
+    /// Whether the entry at `entry` had decode errors.
+    pub(crate) fn is_tainted(&self, entry: Loc) -> bool {
+        self.tainted.contains(&entry)
     }
 
     pub(crate) fn has_errors(&self) -> bool {

@@ -171,14 +171,25 @@ impl<'a> Names<'a> {
 
     /// Reports `name` if it is not declared.
     fn check(&self, name: &Located<String>, sink: &mut Sink) {
+        self.check_defaulted(name, "", Loc::default(), sink);
+    }
+
+    /// Reports `name` if it is not declared; a value that was not written
+    /// (the default of `key`) is reported at its `entry`.
+    fn check_defaulted(&self, name: &Located<String>, key: &str, entry: Loc, sink: &mut Sink) {
         if name.is_empty() || self.contains(name.as_str()) {
             return;
         }
         let mut message = format!("undefined {} `{}`", self.kind, name.value);
+        let mut loc = name.loc;
+        if loc == Loc::default() && !key.is_empty() {
+            message.push_str(&format!(" (the default of `{key}`)"));
+            loc = entry;
+        }
         if let Some(best) = suggest(name.as_str(), &self.order) {
             message.push_str(&format!("; did you mean `{best}`?"));
         }
-        sink.error(name.loc, message);
+        sink.error(loc, message);
     }
 }
 
@@ -247,12 +258,14 @@ fn check_interfaces<'a>(config: &'a Config, sink: &mut Sink) -> Names<'a> {
     decls.extend(i.ovpn_client.iter().map(|c| &c.name));
     // An account declares the interface of its session, unless a binding
     // names that interface. A binding named like its account is one interface.
+    // A repeated account is reported as a duplicate secret, not twice.
+    let mut accounts = HashSet::new();
     decls.extend(
         config
             .ppp
             .secret
             .iter()
-            .filter(|s| !bound.contains(s.name.as_str()))
+            .filter(|s| !bound.contains(s.name.as_str()) && accounts.insert(s.name.as_str()))
             .map(|s| &s.name),
     );
     decls.sort_by_key(|name| name.loc);
@@ -269,6 +282,9 @@ fn check_interfaces<'a>(config: &'a Config, sink: &mut Sink) -> Names<'a> {
     }
     let mut vlans: HashMap<(&str, VlanId), Loc> = HashMap::new();
     for v in &i.vlan {
+        if sink.is_tainted(v.loc) {
+            continue;
+        }
         if let Some(first) = vlans.insert((v.interface.as_str(), v.vlan_id), v.name.loc) {
             sink.error(
                 v.name.loc,
@@ -292,7 +308,7 @@ fn check_interface_refs(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
         }
     }
     for b in &i.bonding {
-        if b.slaves.is_empty() {
+        if b.slaves.is_empty() && !sink.is_tainted(b.loc) {
             sink.error(b.name.loc, format!("bonding `{}` has no slaves", b.name.value));
         }
         for slave in &b.slaves {
@@ -328,15 +344,20 @@ fn check_ppp(config: &Config, sink: &mut Sink) {
     let mut secrets = Names::new("ppp secret");
     for secret in &config.ppp.secret {
         secrets.declare(&secret.name, sink);
-        builtin.check(&secret.profile, sink);
+        builtin.check_defaulted(&secret.profile, "profile", secret.loc, sink);
     }
     let server = &config.interface.ovpn_server;
-    builtin.check(&server.server.default_profile, sink);
+    builtin.check_defaulted(
+        &server.server.default_profile,
+        "default-profile",
+        server.server.loc,
+        sink,
+    );
     for binding in &server.add {
         secrets.check(&binding.user, sink);
     }
     for client in &config.interface.ovpn_client {
-        builtin.check(&client.profile, sink);
+        builtin.check_defaulted(&client.profile, "profile", client.loc, sink);
     }
 }
 
@@ -349,11 +370,15 @@ fn check_ip(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
     }
     for r in &config.ip.route {
         refs.gateways(&r.gateway, sink);
-        check_route_type(r.route_type, r.gateway.is_empty(), r.loc, sink);
+        if !sink.is_tainted(r.loc) {
+            check_route_type(r.route_type, r.gateway.is_empty(), r.loc, sink);
+        }
     }
     for r in &config.ipv6.route {
         refs.gateways(&r.gateway, sink);
-        check_route_type(r.route_type, r.gateway.is_empty(), r.loc, sink);
+        if !sink.is_tainted(r.loc) {
+            check_route_type(r.route_type, r.gateway.is_empty(), r.loc, sink);
+        }
     }
 }
 
@@ -414,17 +439,26 @@ fn check_firewall(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
 }
 
 fn check_address_lists(entries: &[AddressListEntry], ipv6: bool, sink: &mut Sink) {
+    let menu = if ipv6 {
+        "ipv6/firewall/address-list"
+    } else {
+        "ip/firewall/address-list"
+    };
     for entry in entries {
-        check_family(&entry.address, ipv6, sink);
+        check_family(&entry.address, ipv6, menu, sink);
     }
 }
 
-fn check_family(address: &Located<AddressSpec>, ipv6: bool, sink: &mut Sink) {
-    match (address.is_ipv6(), ipv6) {
-        (true, false) => sink.error(address.loc, "an IPv6 address in an IPv4 menu"),
-        (false, true) => sink.error(address.loc, "an IPv4 address in an IPv6 menu"),
-        _ => {}
-    }
+fn check_family(address: &Located<AddressSpec>, ipv6: bool, menu: &str, sink: &mut Sink) {
+    let family = match (address.is_ipv6(), ipv6) {
+        (true, false) => "IPv6",
+        (false, true) => "IPv4",
+        _ => return,
+    };
+    sink.error(
+        address.loc,
+        format!("{family} address `{}` in {menu}", address.value),
+    );
 }
 
 /// `loc`, or `fallback` when the value was not written (a default).
@@ -471,6 +505,9 @@ fn check_table(table: &Table<'_>, refs: &Refs<'_, '_>, sink: &mut Sink) {
         }
         for (key, ports) in [("src-port", &rule.src_port), ("dst-port", &rule.dst_port)] {
             let Some(ports) = ports else { continue };
+            if sink.is_tainted(rule.loc) {
+                continue;
+            }
             match &rule.protocol {
                 Some(p) if p.has_ports() => {}
                 Some(p) => sink.error(
@@ -484,10 +521,10 @@ fn check_table(table: &Table<'_>, refs: &Refs<'_, '_>, sink: &mut Sink) {
             }
         }
         for address in [&rule.src_address, &rule.dst_address].into_iter().flatten() {
-            check_family(&address.value, table.ipv6, sink);
+            check_family(&address.value, table.ipv6, table.menu, sink);
         }
         if let Some(to) = &rule.to_addresses {
-            check_family(to, table.ipv6, sink);
+            check_family(to, table.ipv6, table.menu, sink);
         }
         refs.interface_match(rule.in_interface.as_ref(), sink);
         refs.interface_match(rule.out_interface.as_ref(), sink);
@@ -582,7 +619,10 @@ fn check_routing(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
             if length.max > max {
                 sink.error(
                     length.loc,
-                    format!("prefix-length {} is longer than {max}, the length of an address of this family", length.value),
+                    format!(
+                        "prefix-length {} goes beyond /{max}, the longest prefix of `{}`",
+                        length.value, prefix.value
+                    ),
                 );
             }
         }
@@ -601,7 +641,7 @@ fn check_routing(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
     let mut in_filters: Vec<&str> = Vec::new();
     for peer in &bgp.peer {
         peers.declare(&peer.name, sink);
-        instances.check(&peer.instance, sink);
+        instances.check_defaulted(&peer.instance, "instance", peer.loc, sink);
         for filter in [&peer.in_filter, &peer.out_filter].into_iter().flatten() {
             chains.check(filter, sink);
         }

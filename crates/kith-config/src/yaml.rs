@@ -102,7 +102,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Node> {
 fn convert(node: &MarkedYaml<'_>, source: &Source<'_>, sink: &mut Sink, ok: &mut bool) -> Node {
     let loc = loc_of(&node.span.start);
     let kind = match &node.data {
-        YamlData::Value(scalar) => convert_scalar(node, scalar, source, sink, ok),
+        YamlData::Value(scalar) => convert_scalar(node, scalar, source),
         YamlData::Representation(text, _, _) => Kind::Scalar {
             text: text.to_string(),
             plain: true,
@@ -129,7 +129,23 @@ fn convert(node: &MarkedYaml<'_>, source: &Source<'_>, sink: &mut Sink, ok: &mut
             }
             Kind::Map(entries)
         }
-        YamlData::Tagged(_, inner) => return convert(inner, source, sink, ok),
+        YamlData::Tagged(tag, inner) => {
+            let word = format!("{}{}", tag.handle, tag.suffix);
+            if tag.handle == "!" {
+                sink.error(
+                    loc,
+                    format!(
+                        "`{word}` is read as a YAML tag; write \"{word}\" in quotes (a leading `!` negates a match)"
+                    ),
+                );
+            } else {
+                sink.error(loc, format!("unsupported YAML tag `{word}`"));
+            }
+            *ok = false;
+            let mut inner = convert(inner, source, sink, ok);
+            inner.loc = loc;
+            return inner;
+        }
         YamlData::Alias(_) | YamlData::BadValue => {
             if node.span.start.index() == node.span.end.index() {
                 Kind::Null
@@ -144,29 +160,9 @@ fn convert(node: &MarkedYaml<'_>, source: &Source<'_>, sink: &mut Sink, ok: &mut
     Node { loc, kind }
 }
 
-fn convert_scalar(
-    node: &MarkedYaml<'_>,
-    scalar: &Scalar<'_>,
-    source: &Source<'_>,
-    sink: &mut Sink,
-    ok: &mut bool,
-) -> Kind {
+fn convert_scalar(node: &MarkedYaml<'_>, scalar: &Scalar<'_>, source: &Source<'_>) -> Kind {
     let start = node.span.start.index();
     let first = source.char_at(start);
-    if first == Some('!') {
-        let raw = source.slice(start, node.span.end.index());
-        if !raw.starts_with("!!") {
-            let word = raw.split_whitespace().next().unwrap_or(raw);
-            sink.error(
-                loc_of(&node.span.start),
-                format!(
-                    "`{word}` is read as a YAML tag; write \"{word}\" in quotes (a leading `!` negates a match)"
-                ),
-            );
-            *ok = false;
-            return Kind::Null;
-        }
-    }
     match scalar {
         Scalar::Null => Kind::Null,
         Scalar::String(text) => Kind::Scalar {
