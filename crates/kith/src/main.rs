@@ -1,1 +1,115 @@
-fn main() {}
+//! `kith`: the multi-call binary. Every daemon and tool of the router is a subcommand.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd_config;
+mod cmd_lab;
+mod logging;
+
+/// Kith, a router OS for friends' networks: one YAML config, tunnels, firewall, routes, BGP.
+#[derive(Parser, Debug)]
+#[command(name = "kith", version, about, long_about = None)]
+struct Cli {
+    /// Log filter (`info`, `debug`, `kith_manager=debug`); the RUST_LOG variable also works.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a config: prints every error and warning as FILE:LINE:COL; exit 1 on errors.
+    Check {
+        /// The config file (default /etc/kith/config.yaml).
+        #[arg(default_value = DEFAULT_CONFIG)]
+        file: PathBuf,
+    },
+    /// Print the canonical form of a config (stable order, defaults left out, secrets hidden).
+    Export {
+        /// The config file (default /etc/kith/config.yaml).
+        #[arg(default_value = DEFAULT_CONFIG)]
+        file: PathBuf,
+        /// Print passwords and keys instead of `***` (as RouterOS `export show-sensitive`).
+        #[arg(long)]
+        show_sensitive: bool,
+    },
+    /// Run the router: the supervisor that sets up interfaces and runs the daemons.
+    Run {
+        /// The config file.
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Runtime state directory (running config, pid file, daemon sockets).
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+    },
+    /// Ask a running `kith run` to reload its config (sends SIGHUP).
+    Reload {
+        /// Runtime state directory of the running supervisor.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+    },
+    /// The static route daemon (started by `kith run`).
+    Routed {
+        /// The config file (the supervisor passes its validated running copy).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Network-namespace labs: the scenario demo and the test harness.
+    Lab {
+        #[command(subcommand)]
+        command: cmd_lab::LabCommand,
+    },
+}
+
+const DEFAULT_CONFIG: &str = "/etc/kith/config.yaml";
+const DEFAULT_RUN_DIR: &str = "/run/kith";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log.as_deref());
+    let result = match cli.command {
+        Command::Check { file } => cmd_config::check(&file),
+        Command::Export {
+            file,
+            show_sensitive,
+        } => cmd_config::export(&file, show_sensitive),
+        Command::Run { config, run_dir } => run_supervisor(config, run_dir),
+        Command::Reload { run_dir } => cmd_config::reload(&run_dir),
+        Command::Routed { config } => block_on(kith_route::run(config)),
+        Command::Lab { command } => cmd_lab::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("kith: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_supervisor(config: PathBuf, run_dir: PathBuf) -> anyhow::Result<ExitCode> {
+    let kith_bin = std::env::current_exe()?;
+    let opts = kith_manager::Options {
+        config,
+        run_dir,
+        kith_bin,
+    };
+    block_on(kith_manager::run(opts))
+}
+
+/// Runs a daemon's future on a tokio runtime; Ok means exit status 0.
+fn block_on<F>(future: F) -> anyhow::Result<ExitCode>
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(future)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that Kith's build, tests and lab need. Idempotent:
+# packages already installed are not fetched again, and apt-get update runs only when
+# something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  iproute2        # ip netns, veth, routes: the lab and every namespace test
+  nftables        # the firewall compiler's backend
+  iputils-ping    # ping in lab hosts and tests
+  procps          # ps, sysctl
+  psmisc          # killall/fuser for diagnosing leftovers
+  pkg-config      # finds the system OpenSSL
+  libssl-dev      # the openssl crate (everyday builds; musl images vendor it)
+  ca-certificates
+  gcc
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "ci/install-deps.sh: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "ci/install-deps.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "ci/install-deps.sh: cargo not found; install Rust stable with rustup (https://rustup.rs)" >&2
+  exit 1
+fi
