@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -198,9 +198,8 @@ impl Net {
             None => (None, "list addresses".to_string()),
         };
         let answers = self
-            .request(
+            .dump(
                 RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-                NLM_F_DUMP,
                 &op,
             )
             .await?;

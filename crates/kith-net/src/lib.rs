@@ -28,7 +28,9 @@ pub mod testns;
 pub mod tun;
 
 use futures::StreamExt;
-use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::AsyncSocket;
 
@@ -109,6 +111,40 @@ impl Net {
         flags: u16,
         op: &str,
     ) -> Result<Vec<RouteNetlinkMessage>> {
+        self.request_raw(message, flags, op)
+            .await
+            .map(|(out, _)| out)
+    }
+
+    /// Dumps a table (links, addresses, routes). A dump the kernel marks as interrupted
+    /// (`NLM_F_DUMP_INTR`: the table changed meanwhile, the answer may be inconsistent)
+    /// is retried.
+    pub(crate) async fn dump(
+        &self,
+        message: RouteNetlinkMessage,
+        op: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        const ATTEMPTS: usize = 10;
+        for _ in 0..ATTEMPTS {
+            let (out, interrupted) = self.request_raw(message.clone(), NLM_F_DUMP, op).await?;
+            if !interrupted {
+                return Ok(out);
+            }
+            tracing::debug!("{op}: dump interrupted by a concurrent change, retrying");
+        }
+        Err(NetError::Protocol {
+            op: op.into(),
+            reason: format!("the kernel's table kept changing during {ATTEMPTS} dumps in a row"),
+        })
+    }
+
+    /// [`Net::request`], also telling whether any answer carried `NLM_F_DUMP_INTR`.
+    async fn request_raw(
+        &self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        op: &str,
+    ) -> Result<(Vec<RouteNetlinkMessage>, bool)> {
         let mut request = NetlinkMessage::from(message);
         request.header.flags = flags | NLM_F_REQUEST;
         let mut handle = self.handle.clone();
@@ -117,8 +153,10 @@ impl Net {
             reason: "the rtnetlink connection is closed (was its runtime shut down?)".into(),
         })?;
         let mut out = Vec::new();
+        let mut interrupted = false;
         while let Some(answer) = answers.next().await {
             let outer_flags = answer.header.flags;
+            interrupted |= outer_flags & NLM_F_DUMP_INTR != 0;
             match answer.payload {
                 NetlinkPayload::InnerMessage(inner) => out.push(inner),
                 NetlinkPayload::Error(err) => {
@@ -139,7 +177,7 @@ impl Net {
                 _ => {}
             }
         }
-        Ok(out)
+        Ok((out, interrupted))
     }
 
     /// Sends a request that changes something and waits for the kernel's acknowledgement.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
-use netlink_packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     BondLacpRate, BondXmitHashPolicy, LinkAttribute, LinkExtentMask, LinkFlags,
@@ -614,11 +614,7 @@ impl Net {
         msg.attributes
             .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
         let answers = self
-            .request(
-                RouteNetlinkMessage::GetLink(msg),
-                NLM_F_DUMP,
-                "list interfaces",
-            )
+            .dump(RouteNetlinkMessage::GetLink(msg), "list interfaces")
             .await?;
         let mut links: Vec<LinkInfo> = answers
             .iter()

@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHopFlags,
     RouteScope, RouteType, RouteVia,
@@ -227,6 +227,16 @@ impl Route {
     }
 
     fn check(&self, op: &str) -> Result<()> {
+        if self.kind == RouteKind::Unicast && self.gateway.is_none() && self.oif.is_none() {
+            return Err(NetError::invalid(
+                op,
+                "a unicast route needs a gateway or an interface",
+            ));
+        }
+        self.check_addresses(op)
+    }
+
+    fn check_addresses(&self, op: &str) -> Result<()> {
         if self.dst.trunc() != self.dst {
             return Err(NetError::invalid(
                 op,
@@ -524,6 +534,7 @@ impl Net {
     /// when given, gateway and interface).
     pub async fn del_route(&self, route: &Route) -> Result<()> {
         let op = format!("delete route {route}");
+        route.check_addresses(&op)?;
         match self
             .ack(
                 RouteNetlinkMessage::DelRoute(route_message(route, true)),
@@ -549,11 +560,7 @@ impl Net {
             Some(IpFamily::V6) => AddressFamily::Inet6,
         };
         let answers = self
-            .request(
-                RouteNetlinkMessage::GetRoute(msg),
-                NLM_F_DUMP,
-                "list routes",
-            )
+            .dump(RouteNetlinkMessage::GetRoute(msg), "list routes")
             .await?;
         Ok(answers
             .iter()
@@ -678,7 +685,21 @@ mod tests {
     #[test]
     fn invalid_routes_are_refused_before_sending() {
         let op = "add route";
+        let e = Route::new("10.0.0.0/24".parse().unwrap())
+            .check(op)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("needs a gateway or an interface"),
+            "{e}"
+        );
+        assert!(
+            Route::new("10.0.0.0/24".parse().unwrap())
+                .with_kind(RouteKind::Blackhole)
+                .check(op)
+                .is_ok()
+        );
         let e = Route::new("10.0.0.1/24".parse().unwrap())
+            .with_oif(1)
             .check(op)
             .unwrap_err();
         assert!(e.to_string().contains("did you mean 10.0.0.0/24"), "{e}");
