@@ -3,7 +3,7 @@
 //! * [`Net`] talks to the kernel of the network namespace it was created in: links
 //!   ([`LinkInfo`], `create_veth`, `create_vlan`, ...), addresses ([`AddressInfo`]) and routes
 //!   ([`Route`], [`RouteInfo`]).
-//! * [`kernel_name`] maps a RouteOS-style interface label of any length to a kernel name
+//! * [`kernel_name`] maps a RouterOS-style interface label of any length to a kernel name
 //!   (the label itself goes on the link as its altname).
 //! * [`sysctl`] reads and writes `/proc/sys` of the calling thread's namespace.
 //! * [`subscribe`] streams link, address and route changes ([`NetEvent`]).
