@@ -15,7 +15,7 @@ pub(crate) struct Node {
 /// decides what `1.10` or `yes` mean.
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
-    /// An empty value, `~` or `null`.
+    /// An empty value.
     Null,
     /// A scalar; `plain` is false for quoted and block scalars.
     Scalar { text: String, plain: bool },
@@ -164,7 +164,19 @@ fn convert_scalar(node: &MarkedYaml<'_>, scalar: &Scalar<'_>, source: &Source<'_
     let start = node.span.start.index();
     let first = source.char_at(start);
     match scalar {
-        Scalar::Null => Kind::Null,
+        // RouterOS has no null: `null` and `~` are words (`auth: null`), and
+        // only an empty value is empty.
+        Scalar::Null => {
+            let raw = source.slice(start, node.span.end.index()).trim();
+            if raw.is_empty() {
+                Kind::Null
+            } else {
+                Kind::Scalar {
+                    text: raw.to_owned(),
+                    plain: true,
+                }
+            }
+        }
         Scalar::String(text) => Kind::Scalar {
             text: text.to_string(),
             plain: !matches!(first, Some('"' | '\'' | '|' | '>')),
