@@ -40,7 +40,10 @@ impl<T: ScalarValue> Decode for T {
             Kind::Seq(_) | Kind::Map(_) => {
                 sink.error(
                     node.loc,
-                    format!("expected a single value for `{key}`, found {}", node.describe()),
+                    format!(
+                        "expected a single value for `{key}`, found {}",
+                        node.describe()
+                    ),
                 );
                 None
             }
@@ -202,7 +205,11 @@ impl<'n> MapReader<'n> {
     }
 
     /// A field that must be present; its absence is reported and the default used.
-    pub(crate) fn required<T: Decode + Default>(&mut self, key: &'static str, sink: &mut Sink) -> T {
+    pub(crate) fn required<T: Decode + Default>(
+        &mut self,
+        key: &'static str,
+        sink: &mut Sink,
+    ) -> T {
         match self.take(key) {
             Some(node) => T::decode(node, key, sink).unwrap_or_default(),
             None => {

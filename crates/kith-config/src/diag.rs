@@ -248,7 +248,7 @@ impl Sink {
         let (mut errors, mut warnings): (Vec<_>, Vec<_>) =
             self.diags.into_iter().partition(Diagnostic::is_error);
         for list in [&mut errors, &mut warnings] {
-            list.sort_by(|a, b| (a.line, a.col).cmp(&(b.line, b.col)));
+            list.sort_by_key(|d| (d.line, d.col));
             list.dedup();
         }
         (errors, warnings)

@@ -23,9 +23,9 @@ pub use export::{export, export_hiding_secrets};
 pub use model::*;
 pub use validate::{DeclaredInterface, InterfaceKind};
 pub use values::{
-    AddressOrPool, AddressSpec, Asn, Community, ConnectionState, Distance, Duration, Gateway,
-    Host, IcmpOptions, Limit, LimitMode, MacAddress, Mtu, Negatable, Netmask, NewMss, Port,
-    PortRange, Prepend, PrefixLengthRange, Protocol, Secret, TcpFlag, Ttl, VlanId,
+    AddressOrPool, AddressSpec, Asn, Community, ConnectionState, Distance, Duration, Gateway, Host,
+    IcmpOptions, Limit, LimitMode, MacAddress, Mtu, Negatable, Netmask, NewMss, Port, PortRange,
+    PrefixLengthRange, Prepend, Protocol, Secret, TcpFlag, Ttl, VlanId,
 };
 
 /// A configuration that loaded without errors, with the warnings about it.
@@ -62,9 +62,8 @@ pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
 /// Every error found (and the warnings), errors first, each sorted by position.
 pub fn load_str(text: &str, file: &str) -> Result<Loaded, Vec<Diagnostic>> {
     let mut sink = diag::Sink::new(file);
-    let config = yaml::parse(text, &mut sink).and_then(|root| {
-        <Config as decode::Decode>::decode(&root, "", &mut sink)
-    });
+    let config = yaml::parse(text, &mut sink)
+        .and_then(|root| <Config as decode::Decode>::decode(&root, "", &mut sink));
     if let Some(config) = &config {
         validate::validate(config, &mut sink);
     }

@@ -86,7 +86,13 @@ impl Config {
         }
         for v in &i.vlan {
             let parent = v.interface.value.clone();
-            push(&v.name, InterfaceKind::Vlan { parent, id: v.vlan_id });
+            push(
+                &v.name,
+                InterfaceKind::Vlan {
+                    parent,
+                    id: v.vlan_id,
+                },
+            );
         }
         for b in &i.bridge.add {
             push(&b.name, InterfaceKind::Bridge);
@@ -309,7 +315,10 @@ fn check_interface_refs(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
     }
     for b in &i.bonding {
         if b.slaves.is_empty() && !sink.is_tainted(b.loc) {
-            sink.error(b.name.loc, format!("bonding `{}` has no slaves", b.name.value));
+            sink.error(
+                b.name.loc,
+                format!("bonding `{}` has no slaves", b.name.value),
+            );
         }
         for slave in &b.slaves {
             refs.interface(slave, sink);
@@ -487,7 +496,9 @@ fn check_table(table: &Table<'_>, refs: &Refs<'_, '_>, sink: &mut Sink) {
             );
         }
         match (action, &rule.jump_target) {
-            (FirewallAction::Jump, None) => sink.error(action_loc, "action jump needs a jump-target"),
+            (FirewallAction::Jump, None) => {
+                sink.error(action_loc, "action jump needs a jump-target")
+            }
             (FirewallAction::Jump, Some(target)) => {
                 chains.check(target, sink);
                 if !rule.disabled && chains.contains(target.as_str()) {
@@ -512,7 +523,10 @@ fn check_table(table: &Table<'_>, refs: &Refs<'_, '_>, sink: &mut Sink) {
                 Some(p) if p.has_ports() => {}
                 Some(p) => sink.error(
                     ports.loc,
-                    format!("{key} needs protocol tcp, udp, udp-lite, sctp or dccp, not {}", p.value),
+                    format!(
+                        "{key} needs protocol tcp, udp, udp-lite, sctp or dccp, not {}",
+                        p.value
+                    ),
                 ),
                 None => sink.error(
                     ports.loc,
@@ -598,7 +612,9 @@ fn check_routing(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
     for rule in rules {
         let action_loc = at(rule.action.loc, rule.loc);
         match (*rule.action, &rule.jump_target) {
-            (RoutingAction::Jump, None) => sink.error(action_loc, "action jump needs a jump-target"),
+            (RoutingAction::Jump, None) => {
+                sink.error(action_loc, "action jump needs a jump-target")
+            }
             (RoutingAction::Jump, Some(target)) => {
                 chains.check(target, sink);
                 if !rule.disabled && chains.contains(target.as_str()) {
@@ -654,7 +670,10 @@ fn check_routing(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
             refs.interface(name, sink);
         }
         if peer.local_address.is_some() && peer.update_source.is_some() {
-            sink.error(peer.name.loc, "set local-address or update-source, not both");
+            sink.error(
+                peer.name.loc,
+                "set local-address or update-source, not both",
+            );
         }
         let hold = peer.hold_time.get();
         if !hold.is_zero() && hold < std::time::Duration::from_secs(3) {
@@ -663,7 +682,10 @@ fn check_routing(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
                 "hold-time must be 0 or at least 3s",
             );
         }
-        let instance = bgp.instance.iter().find(|i| i.name.value == peer.instance.value);
+        let instance = bgp
+            .instance
+            .iter()
+            .find(|i| i.name.value == peer.instance.value);
         if let Some(instance) = instance {
             if instance.asn != *peer.remote_as && peer.in_filter.is_none() {
                 sink.warning(
@@ -678,7 +700,10 @@ fn check_routing(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
     }
     for chain in in_filters {
         if !ends_terminally(rules, chain, &mut Vec::new()) {
-            let last = rules.iter().rev().find(|r| r.chain.value == chain && !r.disabled);
+            let last = rules
+                .iter()
+                .rev()
+                .find(|r| r.chain.value == chain && !r.disabled);
             let last = last.or_else(|| rules.iter().rev().find(|r| r.chain.value == chain));
             if let Some(rule) = last {
                 sink.warning(
@@ -695,7 +720,11 @@ fn check_routing(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
 /// Whether a routing filter chain decides every route itself: its last active
 /// rule matches everything and accepts, discards or rejects, or jumps to a
 /// chain that does.
-fn ends_terminally<'a>(rules: &'a [RoutingFilterRule], chain: &'a str, seen: &mut Vec<&'a str>) -> bool {
+fn ends_terminally<'a>(
+    rules: &'a [RoutingFilterRule],
+    chain: &'a str,
+    seen: &mut Vec<&'a str>,
+) -> bool {
     if seen.contains(&chain) {
         return false;
     }

@@ -378,7 +378,8 @@ impl ScalarValue for Ipv6Addr {
 impl ScalarValue for IpAddr {
     const EXPORT_AS_SEQ: bool = true;
     fn parse_scalar(text: &str, _loc: Loc) -> Result<Self, String> {
-        text.parse().map_err(|_| "expected an IP address".to_owned())
+        text.parse()
+            .map_err(|_| "expected an IP address".to_owned())
     }
     fn to_scalar(&self) -> String {
         self.to_string()
@@ -386,7 +387,12 @@ impl ScalarValue for IpAddr {
 }
 
 /// Parses `a.b.c.d/len`, or a bare address meaning a host prefix.
-fn parse_net<N, A>(text: &str, what: &str, full: u8, make: fn(A, u8) -> Option<N>) -> Result<N, String>
+fn parse_net<N, A>(
+    text: &str,
+    what: &str,
+    full: u8,
+    make: fn(A, u8) -> Option<N>,
+) -> Result<N, String>
 where
     A: std::str::FromStr,
 {
@@ -531,7 +537,11 @@ impl<T: ScalarValue> ScalarValue for Negatable<T> {
     }
     fn to_scalar(&self) -> String {
         let inner = self.value.to_scalar();
-        if self.negated { format!("!{inner}") } else { inner }
+        if self.negated {
+            format!("!{inner}")
+        } else {
+            inner
+        }
     }
 }
 
@@ -606,7 +616,8 @@ impl ScalarValue for Host {
         let label_ok = |l: &str| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         };
@@ -1185,7 +1196,10 @@ mod tests {
             parse::<Ipv4Net>("192.168.0.254/24").map(|n| n.to_string()),
             Ok("192.168.0.254/24".to_owned())
         );
-        assert!(matches!(parse::<Host>("vpn.example.com"), Ok(Host::Name(_))));
+        assert!(matches!(
+            parse::<Host>("vpn.example.com"),
+            Ok(Host::Name(_))
+        ));
         assert!(parse::<Host>("bad host").is_err());
         assert!(parse::<Host>("1.2.3.300").is_err());
         assert!(matches!(
@@ -1202,7 +1216,10 @@ mod tests {
     #[test]
     fn protocols() {
         assert_eq!(parse::<Protocol>("gre"), Ok(Protocol(47)));
-        assert_eq!(parse::<Protocol>("6").map(|p| p.to_string()), Ok("tcp".into()));
+        assert_eq!(
+            parse::<Protocol>("6").map(|p| p.to_string()),
+            Ok("tcp".into())
+        );
         assert_eq!(parse::<Protocol>("udplite"), Ok(Protocol(136)));
         assert!(parse::<Protocol>("256").is_err());
         assert!(parse::<Protocol>("foo").is_err());

@@ -18,7 +18,10 @@ pub(crate) enum Kind {
     /// An empty value.
     Null,
     /// A scalar; `plain` is false for quoted and block scalars.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Located<String>, Node)>),
 }
@@ -185,7 +188,9 @@ fn convert_scalar(node: &MarkedYaml<'_>, scalar: &Scalar<'_>, source: &Source<'_
             let mut raw = source.slice(start, node.span.end.index()).trim();
             if raw.starts_with('!') {
                 // A core-schema tag such as `!!int 5`: keep the value only.
-                raw = raw.split_once(char::is_whitespace).map_or("", |(_, v)| v.trim());
+                raw = raw
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, v)| v.trim());
             }
             Kind::Scalar {
                 text: raw.to_owned(),

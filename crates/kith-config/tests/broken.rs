@@ -32,84 +32,118 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "syntax: unclosed flow list", yaml: "
+    Case {
+        name: "syntax: unclosed flow list",
+        yaml: "
         ip:
           dns:
             servers: [192.0.2.1
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:5:1: error: YAML syntax error: while parsing a flow sequence, expected ',' or ']'",
-        ] },
-    Case { name: "syntax: mapping in a plain value", yaml: "
+        ],
+    },
+    Case {
+        name: "syntax: mapping in a plain value",
+        yaml: "
         system:
           identity: a: b
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:2:14: error: YAML syntax error: mapping values are not allowed in this context",
-        ] },
-    Case { name: "syntax: duplicate key", yaml: "
+        ],
+    },
+    Case {
+        name: "syntax: duplicate key",
+        yaml: "
         system:
           identity: a
           identity: b
-        ", expected: &[
-            "t.yaml:3:3: error: YAML syntax error: duplicated key in mapping",
-        ] },
-    Case { name: "two documents", yaml: "
+        ",
+        expected: &["t.yaml:3:3: error: YAML syntax error: duplicated key in mapping"],
+    },
+    Case {
+        name: "two documents",
+        yaml: "
         system:
           identity: a
         ---
         system:
           identity: b
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:4:1: error: a configuration is a single YAML document; found a second one",
-        ] },
-    Case { name: "unknown top-level key", yaml: "
+        ],
+    },
+    Case {
+        name: "unknown top-level key",
+        yaml: "
         interfaces:
           ethernet: []
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:1:1: error: unknown key `interfaces` at the top level; did you mean `interface`?",
-        ] },
-    Case { name: "unknown deep key", yaml: "
+        ],
+    },
+    Case {
+        name: "unknown deep key",
+        yaml: "
         ip:
           route:
             - dst-address: 10.0.0.0/8
               gateway: 192.0.2.1
               distanse: 10
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:5:7: error: unknown key `distanse` in ip/route entry; did you mean `distance`?",
-        ] },
-    Case { name: "unknown key without suggestion", yaml: "
+        ],
+    },
+    Case {
+        name: "unknown key without suggestion",
+        yaml: "
         system:
           identity: a
           colour: blue
-        ", expected: &[
-            "t.yaml:3:3: error: unknown key `colour` in system",
-        ] },
-    Case { name: "menu is not a mapping", yaml: "
+        ",
+        expected: &["t.yaml:3:3: error: unknown key `colour` in system"],
+    },
+    Case {
+        name: "menu is not a mapping",
+        yaml: "
         ip: [1, 2]
-        ", expected: &[
-            "t.yaml:1:5: error: expected a mapping for ip, found a list",
-        ] },
-    Case { name: "menu of items is not a list", yaml: "
+        ",
+        expected: &["t.yaml:1:5: error: expected a mapping for ip, found a list"],
+    },
+    Case {
+        name: "menu of items is not a list",
+        yaml: "
         ip:
           route:
             gateway: 192.0.2.1
-        ", expected: &[
-            "t.yaml:3:5: error: expected a list of entries for `route`, found a mapping",
-        ] },
-    Case { name: "entry is not a mapping", yaml: "
+        ",
+        expected: &["t.yaml:3:5: error: expected a list of entries for `route`, found a mapping"],
+    },
+    Case {
+        name: "entry is not a mapping",
+        yaml: "
         user:
           - admin
-        ", expected: &[
-            "t.yaml:2:5: error: expected a mapping for user entry, found `admin`",
-        ] },
-    Case { name: "value is a mapping", yaml: "
+        ",
+        expected: &["t.yaml:2:5: error: expected a mapping for user entry, found `admin`"],
+    },
+    Case {
+        name: "value is a mapping",
+        yaml: "
         ip:
           route:
             - gateway: 192.0.2.1
               distance: {value: 1}
-        ", expected: &[
-            "t.yaml:4:17: error: expected a single value for `distance`, found a mapping",
-        ] },
-    Case { name: "bad address", yaml: "
+        ",
+        expected: &["t.yaml:4:17: error: expected a single value for `distance`, found a mapping"],
+    },
+    Case {
+        name: "bad address",
+        yaml: "
         interface:
           ethernet:
             - name: ether1
@@ -117,27 +151,39 @@ const CASES: &[Case] = &[
           address:
             - address: 192.168.0.300/24
               interface: ether1
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:6:16: error: invalid address `192.168.0.300/24`: expected an IPv4 prefix such as 192.168.0.0/24",
-        ] },
-    Case { name: "bad prefix length", yaml: "
+        ],
+    },
+    Case {
+        name: "bad prefix length",
+        yaml: "
         ip:
           route:
             - dst-address: 10.0.0.0/33
               gateway: 192.0.2.1
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:3:20: error: invalid dst-address `10.0.0.0/33`: prefix length must be 0..32",
-        ] },
-    Case { name: "AS 0", yaml: "
+        ],
+    },
+    Case {
+        name: "AS 0",
+        yaml: "
         routing:
           bgp:
             instance:
               - name: default
                 as: 0
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:5:13: error: invalid as `0`: expected an AS number 1..4294967295 (or asdot 1.10)",
-        ] },
-    Case { name: "AS 4294967296", yaml: "
+        ],
+    },
+    Case {
+        name: "AS 4294967296",
+        yaml: "
         routing:
           bgp:
             instance:
@@ -151,44 +197,56 @@ const CASES: &[Case] = &[
           filter:
             - chain: f
               action: discard
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:9:20: error: invalid remote-as `4294967296`: expected an AS number 1..4294967295 (or asdot 1.10)",
-        ] },
-    Case { name: "port 0", yaml: "
+        ],
+    },
+    Case {
+        name: "port 0",
+        yaml: "
         interface:
           ovpn-server:
             server:
               port: 0
-        ", expected: &[
-            "t.yaml:4:13: error: invalid port `0`: expected a number 1..65535",
-        ] },
-    Case { name: "port 70000 in a port list", yaml: "
+        ",
+        expected: &["t.yaml:4:13: error: invalid port `0`: expected a number 1..65535"],
+    },
+    Case {
+        name: "port 70000 in a port list",
+        yaml: "
         ip:
           firewall:
             filter:
               - chain: input
                 protocol: tcp
                 dst-port: 22,70000
-        ", expected: &[
-            "t.yaml:6:22: error: invalid dst-port `70000`: ports are 1..65535",
-        ] },
-    Case { name: "bad enum value", yaml: "
+        ",
+        expected: &["t.yaml:6:22: error: invalid dst-port `70000`: ports are 1..65535"],
+    },
+    Case {
+        name: "bad enum value",
+        yaml: "
         interface:
           ovpn-server:
             server:
               mode: bridge
-        ", expected: &[
-            "t.yaml:4:13: error: invalid mode `bridge`: expected one of ip, ethernet",
-        ] },
-    Case { name: "bad yes/no", yaml: "
+        ",
+        expected: &["t.yaml:4:13: error: invalid mode `bridge`: expected one of ip, ethernet"],
+    },
+    Case {
+        name: "bad yes/no",
+        yaml: "
         interface:
           ethernet:
             - name: ether1
               disabled: maybe
-        ", expected: &[
-            "t.yaml:4:17: error: invalid disabled `maybe`: expected yes or no",
-        ] },
-    Case { name: "bad duration", yaml: "
+        ",
+        expected: &["t.yaml:4:17: error: invalid disabled `maybe`: expected yes or no"],
+    },
+    Case {
+        name: "bad duration",
+        yaml: "
         routing:
           bgp:
             instance:
@@ -199,10 +257,14 @@ const CASES: &[Case] = &[
                 remote-address: 192.0.2.1
                 remote-as: 64514
                 hold-time: 3x
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:10:20: error: invalid hold-time `3x`: expected a time such as 180, 30s, 3m or 1h30m",
-        ] },
-    Case { name: "vlan-id 5000", yaml: "
+        ],
+    },
+    Case {
+        name: "vlan-id 5000",
+        yaml: "
         interface:
           ethernet:
             - name: ether1
@@ -210,20 +272,24 @@ const CASES: &[Case] = &[
             - name: v
               vlan-id: 5000
               interface: ether1
-        ", expected: &[
-            "t.yaml:6:16: error: invalid vlan-id `5000`: expected a number 1..4094",
-        ] },
-    Case { name: "missing required key", yaml: "
+        ",
+        expected: &["t.yaml:6:16: error: invalid vlan-id `5000`: expected a number 1..4094"],
+    },
+    Case {
+        name: "missing required key",
+        yaml: "
         interface:
           ethernet:
             - name: ether1
           vlan:
             - name: v
               interface: ether1
-        ", expected: &[
-            "t.yaml:5:7: error: missing `vlan-id` in interface/vlan entry",
-        ] },
-    Case { name: "undefined interface", yaml: "
+        ",
+        expected: &["t.yaml:5:7: error: missing `vlan-id` in interface/vlan entry"],
+    },
+    Case {
+        name: "undefined interface",
+        yaml: "
         interface:
           ethernet:
             - name: wan1
@@ -234,21 +300,27 @@ const CASES: &[Case] = &[
               interface: wan3
             - address: 198.51.100.2/24
               interface: lan
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:8:18: error: undefined interface `wan3`; did you mean `wan1`?",
             "t.yaml:10:18: error: undefined interface `lan`",
-        ] },
-    Case { name: "undefined interface in a comma list", yaml: "
+        ],
+    },
+    Case {
+        name: "undefined interface in a comma list",
+        yaml: "
         interface:
           ethernet:
             - name: ether1
           bonding:
             - name: bond1
               slaves: ether1,ether2
-        ", expected: &[
-            "t.yaml:6:22: error: undefined interface `ether2`; did you mean `ether1`?",
-        ] },
-    Case { name: "undefined interface list", yaml: "
+        ",
+        expected: &["t.yaml:6:22: error: undefined interface `ether2`; did you mean `ether1`?"],
+    },
+    Case {
+        name: "undefined interface list",
+        yaml: "
         interface:
           list:
             add:
@@ -259,10 +331,14 @@ const CASES: &[Case] = &[
               - chain: srcnat
                 action: masquerade
                 out-interface-list: ALL-WAM
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:10:29: error: undefined interface list `ALL-WAM`; did you mean `ALL-WAN`?",
-        ] },
-    Case { name: "undefined firewall chain", yaml: "
+        ],
+    },
+    Case {
+        name: "undefined firewall chain",
+        yaml: "
         ip:
           firewall:
             filter:
@@ -271,19 +347,25 @@ const CASES: &[Case] = &[
                 jump-target: INPUT_WN
               - chain: INPUT_WAN
                 action: drop
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:6:22: error: undefined firewall chain `INPUT_WN`; did you mean `INPUT_WAN`?",
-        ] },
-    Case { name: "undefined ppp profile", yaml: "
+        ],
+    },
+    Case {
+        name: "undefined ppp profile",
+        yaml: "
         ppp:
           secret:
             - name: friend
               password: secret
               profile: VPN
-        ", expected: &[
-            "t.yaml:5:16: error: undefined ppp profile `VPN`",
-        ] },
-    Case { name: "undefined routing filter chain", yaml: "
+        ",
+        expected: &["t.yaml:5:16: error: undefined ppp profile `VPN`"],
+    },
+    Case {
+        name: "undefined routing filter chain",
+        yaml: "
         routing:
           bgp:
             instance:
@@ -297,10 +379,14 @@ const CASES: &[Case] = &[
           filter:
             - chain: remi-in
               action: discard
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:10:20: error: undefined routing filter chain `remi-inn`; did you mean `remi-in`?",
-        ] },
-    Case { name: "undefined bgp instance", yaml: "
+        ],
+    },
+    Case {
+        name: "undefined bgp instance",
+        yaml: "
         routing:
           bgp:
             instance:
@@ -310,10 +396,14 @@ const CASES: &[Case] = &[
               - name: remi
                 remote-address: 172.16.10.2
                 remote-as: 64514
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:7:9: error: undefined bgp instance `default` (the default of `instance`)",
-        ] },
-    Case { name: "firewall jump loop", yaml: "
+        ],
+    },
+    Case {
+        name: "firewall jump loop",
+        yaml: "
         ip:
           firewall:
             filter:
@@ -326,19 +416,23 @@ const CASES: &[Case] = &[
               - chain: B
                 action: jump
                 jump-target: A
-        ", expected: &[
-            "t.yaml:12:22: error: jump loop: A -> B -> A",
-        ] },
-    Case { name: "routing filter jump loop", yaml: "
+        ",
+        expected: &["t.yaml:12:22: error: jump loop: A -> B -> A"],
+    },
+    Case {
+        name: "routing filter jump loop",
+        yaml: "
         routing:
           filter:
             - chain: a
               action: jump
               jump-target: a
-        ", expected: &[
-            "t.yaml:5:20: error: jump loop: a -> a",
-        ] },
-    Case { name: "duplicate interface across kinds", yaml: "
+        ",
+        expected: &["t.yaml:5:20: error: jump loop: a -> a"],
+    },
+    Case {
+        name: "duplicate interface across kinds",
+        yaml: "
         interface:
           ethernet:
             - name: ether1
@@ -346,11 +440,15 @@ const CASES: &[Case] = &[
             - name: ether1
               vlan-id: 10
               interface: ether1
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:5:13: error: duplicate interface `ether1` (first declared at 3:13)",
             "t.yaml:7:18: error: a vlan cannot be its own parent",
-        ] },
-    Case { name: "duplicate names of every kind", yaml: "
+        ],
+    },
+    Case {
+        name: "duplicate names of every kind",
+        yaml: "
         interface:
           list:
             add:
@@ -369,33 +467,43 @@ const CASES: &[Case] = &[
             group: full
           - name: admin
             group: read
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:5:15: error: duplicate interface list `WAN` (first declared at 4:15)",
             "t.yaml:6:15: error: duplicate interface list `all` (built in)",
             "t.yaml:10:13: error: duplicate ppp profile `p` (first declared at 9:13)",
             "t.yaml:13:13: error: duplicate ppp secret `s` (first declared at 12:13)",
             "t.yaml:17:11: error: duplicate user `admin` (first declared at 15:11)",
-        ] },
-    Case { name: "dst-port on gre", yaml: "
+        ],
+    },
+    Case {
+        name: "dst-port on gre",
+        yaml: "
         ip:
           firewall:
             filter:
               - chain: input
                 protocol: gre
                 dst-port: 1723
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:6:19: error: dst-port needs protocol tcp, udp, udp-lite, sctp or dccp, not gre",
-        ] },
-    Case { name: "dst-port without protocol", yaml: "
+        ],
+    },
+    Case {
+        name: "dst-port without protocol",
+        yaml: "
         ip:
           firewall:
             filter:
               - chain: input
                 src-port: 53
-        ", expected: &[
-            "t.yaml:5:19: error: src-port needs protocol tcp, udp, udp-lite, sctp or dccp",
-        ] },
-    Case { name: "jump without target", yaml: "
+        ",
+        expected: &["t.yaml:5:19: error: src-port needs protocol tcp, udp, udp-lite, sctp or dccp"],
+    },
+    Case {
+        name: "jump without target",
+        yaml: "
         ip:
           firewall:
             filter:
@@ -405,20 +513,28 @@ const CASES: &[Case] = &[
           filter:
             - chain: x
               action: jump
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:5:17: error: action jump needs a jump-target",
             "t.yaml:9:15: error: action jump needs a jump-target",
-        ] },
-    Case { name: "action not allowed in the table", yaml: "
+        ],
+    },
+    Case {
+        name: "action not allowed in the table",
+        yaml: "
         ip:
           firewall:
             filter:
               - chain: forward
                 action: masquerade
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:5:17: error: action masquerade is not allowed in ip/firewall/filter; expected one of accept, drop, reject, jump, return, passthrough, log, fasttrack-connection, add-src-to-address-list, add-dst-to-address-list",
-        ] },
-    Case { name: "negation written as a YAML tag", yaml: "
+        ],
+    },
+    Case {
+        name: "negation written as a YAML tag",
+        yaml: "
         interface:
           ethernet:
             - name: ether1
@@ -427,46 +543,62 @@ const CASES: &[Case] = &[
             filter:
               - chain: input
                 in-interface: !ether1
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:8:23: error: `!ether1` is read as a YAML tag; write \"!ether1\" in quotes (a leading `!` negates a match)",
-        ] },
-    Case { name: "gateway that is a broken address", yaml: "
+        ],
+    },
+    Case {
+        name: "gateway that is a broken address",
+        yaml: "
         ip:
           route:
             - gateway: 10.0.0.300
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:3:16: error: invalid gateway `10.0.0.300`: expected an IPv4 address such as 192.168.0.1",
-        ] },
-    Case { name: "binding of an unknown account", yaml: "
+        ],
+    },
+    Case {
+        name: "binding of an unknown account",
+        yaml: "
         interface:
           ovpn-server:
             add:
               - name: friend1-1
                 user: friend1
-        ", expected: &[
-            "t.yaml:5:15: error: undefined ppp secret `friend1`",
-        ] },
-    Case { name: "IPv6 address in an IPv4 rule", yaml: "
+        ",
+        expected: &["t.yaml:5:15: error: undefined ppp secret `friend1`"],
+    },
+    Case {
+        name: "IPv6 address in an IPv4 rule",
+        yaml: "
         ip:
           firewall:
             filter:
               - chain: input
                 src-address: 2001:db8::/32
-        ", expected: &[
-            "t.yaml:5:22: error: IPv6 address `2001:db8::/32` in ip/firewall/filter",
-        ] },
-    Case { name: "unicast route without gateway", yaml: "
+        ",
+        expected: &["t.yaml:5:22: error: IPv6 address `2001:db8::/32` in ip/firewall/filter"],
+    },
+    Case {
+        name: "unicast route without gateway",
+        yaml: "
         ip:
           route:
             - dst-address: 10.0.0.0/8
             - dst-address: 10.1.0.0/16
               type: blackhole
               gateway: 192.0.2.1
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:3:7: error: a unicast route needs a gateway",
             "t.yaml:4:7: error: a blackhole route has no gateway",
-        ] },
-    Case { name: "several errors in one file, all reported in order", yaml: "
+        ],
+    },
+    Case {
+        name: "several errors in one file, all reported in order",
+        yaml: "
         sytem:
           identity: x
         interface:
@@ -482,14 +614,16 @@ const CASES: &[Case] = &[
             - gateway: ether1
               distance: 256
               check-gateway: pong
-        ", expected: &[
+        ",
+        expected: &[
             "t.yaml:1:1: error: unknown key `sytem` at the top level; did you mean `system`?",
             "t.yaml:6:12: error: invalid mtu `10`: expected a number 68..65535",
             "t.yaml:9:16: error: invalid vlan-id `0`: expected a number 1..4094",
             "t.yaml:10:18: error: undefined interface `ether9`; did you mean `ether1`?",
             "t.yaml:14:17: error: invalid distance `256`: expected a number 1..255",
             "t.yaml:15:22: error: invalid check-gateway `pong`: expected one of none, arp, ping, bfd",
-        ] },
+        ],
+    },
 ];
 
 #[test]

@@ -71,7 +71,10 @@ fn export_hides_secrets_on_request() {
     assert!(hidden.contains("password: \"***\""));
     // Hidden secrets still load (as the literal `***`).
     let reloaded = reload(&hidden);
-    assert_eq!(reloaded.ppp.secret[0].password.as_ref().map(|s| s.expose()), Some("***"));
+    assert_eq!(
+        reloaded.ppp.secret[0].password.as_ref().map(|s| s.expose()),
+        Some("***")
+    );
 }
 
 #[test]
@@ -118,7 +121,11 @@ fn unreadable_file_is_one_diagnostic() {
     };
     assert_eq!(diags.len(), 1);
     assert_eq!((diags[0].line, diags[0].col), (0, 0));
-    assert!(diags[0].message.starts_with("cannot read the configuration: "));
+    assert!(
+        diags[0]
+            .message
+            .starts_with("cannot read the configuration: ")
+    );
 }
 
 #[test]

@@ -17,7 +17,11 @@ struct Gen<'a> {
 
 impl Gen<'_> {
     fn raw(&mut self) -> u32 {
-        let v = self.nums.get(self.i % self.nums.len().max(1)).copied().unwrap_or(0);
+        let v = self
+            .nums
+            .get(self.i % self.nums.len().max(1))
+            .copied()
+            .unwrap_or(0);
         self.i += 1;
         v
     }
@@ -35,7 +39,11 @@ impl Gen<'_> {
         if self.flag() { Some(f(self)) } else { None }
     }
     fn text(&mut self) -> String {
-        let text = self.texts.get(self.t % self.texts.len().max(1)).cloned().unwrap_or_default();
+        let text = self
+            .texts
+            .get(self.t % self.texts.len().max(1))
+            .cloned()
+            .unwrap_or_default();
         self.t += 1;
         text
     }
@@ -62,10 +70,18 @@ impl Gen<'_> {
         Ipv6Net::new(self.ipv6(), len).unwrap_or_default()
     }
     fn ip(&mut self) -> IpAddr {
-        if self.flag() { IpAddr::V6(self.ipv6()) } else { IpAddr::V4(self.ipv4()) }
+        if self.flag() {
+            IpAddr::V6(self.ipv6())
+        } else {
+            IpAddr::V4(self.ipv4())
+        }
     }
     fn ip_net(&mut self) -> IpNet {
-        if self.flag() { IpNet::V6(self.ipv6_net()) } else { IpNet::V4(self.ipv4_net()) }
+        if self.flag() {
+            IpNet::V6(self.ipv6_net())
+        } else {
+            IpNet::V4(self.ipv4_net())
+        }
     }
     fn comment(&mut self) -> Option<String> {
         self.maybe(Self::text)
@@ -74,11 +90,15 @@ impl Gen<'_> {
         self.maybe(|g| Secret::new(g.text()))
     }
     fn port(&mut self) -> Port {
-        Port::new(u16::try_from(self.below(65535) + 1).unwrap_or(1)).unwrap_or(Port::new(1).unwrap())
+        Port::new(u16::try_from(self.below(65535) + 1).unwrap_or(1))
+            .unwrap_or(Port::new(1).unwrap())
     }
     fn port_range(&mut self) -> PortRange {
         let (a, b) = (self.port(), self.port());
-        PortRange { start: a.min(b), end: a.max(b) }
+        PortRange {
+            start: a.min(b),
+            end: a.max(b),
+        }
     }
     fn mtu(&mut self) -> Mtu {
         Mtu::new(u16::try_from(self.below(65535 - 68 + 1) + 68).unwrap_or(1500)).unwrap()
@@ -96,7 +116,11 @@ impl Gen<'_> {
     }
     fn address_spec(&mut self, ipv6: bool) -> AddressSpec {
         if self.flag() {
-            AddressSpec::Net(if ipv6 { IpNet::V6(self.ipv6_net()) } else { IpNet::V4(self.ipv4_net()) })
+            AddressSpec::Net(if ipv6 {
+                IpNet::V6(self.ipv6_net())
+            } else {
+                IpNet::V4(self.ipv4_net())
+            })
         } else if ipv6 {
             let (a, b) = (self.ipv6(), self.ipv6());
             AddressSpec::Range(IpAddr::V6(a.min(b)), IpAddr::V6(a.max(b)))
@@ -106,7 +130,10 @@ impl Gen<'_> {
         }
     }
     fn negatable<T>(&mut self, value: T) -> Negatable<T> {
-        Negatable { negated: self.flag(), value }
+        Negatable {
+            negated: self.flag(),
+            value,
+        }
     }
     fn communities(&mut self) -> Vec<Community> {
         (0..self.count(3))
@@ -130,13 +157,19 @@ fn loc(s: &str) -> Located<String> {
 }
 
 /// Names that YAML would read as something else, or that need care.
-const TRICKY_NAMES: &[&str] = &["yes", "no", "true", "null", "on", "1194", "0x1f", "1e3", "a b", "ü-net", "x#y"];
+const TRICKY_NAMES: &[&str] = &[
+    "yes", "no", "true", "null", "on", "1194", "0x1f", "1e3", "a b", "ü-net", "x#y",
+];
 
 /// Splits unique names into pools: every kind of declared thing gets its own.
 fn names(g: &mut Gen<'_>, base: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (i, name) in base.iter().enumerate() {
-        let name = if g.below(4) == 0 { TRICKY_NAMES[i % TRICKY_NAMES.len()].to_owned() } else { name.clone() };
+        let name = if g.below(4) == 0 {
+            TRICKY_NAMES[i % TRICKY_NAMES.len()].to_owned()
+        } else {
+            name.clone()
+        };
         if !out.contains(&name) {
             out.push(name);
         }
@@ -151,8 +184,18 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
     for (i, name) in all.into_iter().enumerate() {
         pools[i % 10].push(name);
     }
-    let [eth, vlans, bonds, bridges, bindings, clients, secrets, lists, profiles, misc]: [Vec<String>; 10] =
-        pools.try_into().unwrap();
+    let [
+        eth,
+        vlans,
+        bonds,
+        bridges,
+        bindings,
+        clients,
+        secrets,
+        lists,
+        profiles,
+        misc,
+    ]: [Vec<String>; 10] = pools.try_into().unwrap();
 
     let mut c = Config::default();
     c.system.identity = g.text();
@@ -161,7 +204,11 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
     for (i, name) in eth.iter().enumerate() {
         c.interface.ethernet.push(Ethernet {
             name: loc(name),
-            default_name: if g.flag() { Some(loc(&format!("eth{i}"))) } else { None },
+            default_name: if g.flag() {
+                Some(loc(&format!("eth{i}")))
+            } else {
+                None
+            },
             mac_address: g.maybe(Gen::mac),
             mtu: g.mtu(),
             disabled: g.flag(),
@@ -220,7 +267,11 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
         }
     }
     for name in &lists {
-        c.interface.list.add.push(InterfaceList { name: loc(name), comment: g.comment(), ..Default::default() });
+        c.interface.list.add.push(InterfaceList {
+            name: loc(name),
+            comment: g.comment(),
+            ..Default::default()
+        });
     }
 
     // ppp (before bindings, which name accounts)
@@ -228,7 +279,13 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
     for name in &profiles {
         c.ppp.profile.push(PppProfile {
             name: loc(name),
-            local_address: g.maybe(|g| if g.flag() { AddressOrPool::Address(g.ipv4()) } else { AddressOrPool::Pool("pool1".into()) }),
+            local_address: g.maybe(|g| {
+                if g.flag() {
+                    AddressOrPool::Address(g.ipv4())
+                } else {
+                    AddressOrPool::Pool("pool1".into())
+                }
+            }),
             remote_address: g.maybe(|g| AddressOrPool::Address(g.ipv4())),
             use_compression: g.pick(PppSwitch::ALL),
             use_encryption: g.pick(PppSwitch::ALL),
@@ -255,7 +312,10 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
             profile: loc(&g.pick(&profile_names)),
             local_address: g.maybe(Gen::ipv4),
             remote_address: g.maybe(Gen::ipv4),
-            routes: (0..g.count(2)).map(|_| g.text()).filter(|t| !t.is_empty()).collect(),
+            routes: (0..g.count(2))
+                .map(|_| g.text())
+                .filter(|t| !t.is_empty())
+                .collect(),
             limit_bytes_in: u64::from(g.raw()),
             limit_bytes_out: u64::from(g.raw()),
             disabled: g.flag(),
@@ -263,7 +323,11 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
             ..Default::default()
         });
     }
-    let bound = if secrets.is_empty() { 0 } else { bindings.len().min(secrets.len()) };
+    let bound = if secrets.is_empty() {
+        0
+    } else {
+        bindings.len().min(secrets.len())
+    };
     for (name, user) in bindings.iter().zip(&secrets).take(bound) {
         c.interface.ovpn_server.add.push(OvpnServerBinding {
             name: loc(name),
@@ -293,7 +357,11 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
     for name in &clients {
         c.interface.ovpn_client.push(OvpnClient {
             name: loc(name),
-            connect_to: Located::bare(if g.flag() { Host::Address(g.ip()) } else { Host::Name("vpn.example.com".into()) }),
+            connect_to: Located::bare(if g.flag() {
+                Host::Address(g.ip())
+            } else {
+                Host::Name("vpn.example.com".into())
+            }),
             port: g.port(),
             mode: g.pick(OvpnMode::ALL),
             protocol: g.pick(OvpnProtocol::ALL),
@@ -356,7 +424,11 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
             let n = g.count(2).max(1);
             (0..n)
                 .map(|_| {
-                    if g.flag() || interfaces.is_empty() { Gateway::Address(g.ipv4()) } else { Gateway::Interface(loc(&g.pick(&interfaces))) }
+                    if g.flag() || interfaces.is_empty() {
+                        Gateway::Address(g.ipv4())
+                    } else {
+                        Gateway::Interface(loc(&g.pick(&interfaces)))
+                    }
                 })
                 .collect()
         } else {
@@ -368,7 +440,11 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
             distance: Distance::new(g.below(255) as u8 + 1).unwrap(),
             check_gateway: g.pick(CheckGateway::ALL),
             route_type,
-            routing_table: if g.flag() { "main".to_owned() } else { g.text() },
+            routing_table: if g.flag() {
+                "main".to_owned()
+            } else {
+                g.text()
+            },
             pref_src: g.maybe(Gen::ipv4),
             scope: g.raw() as u8,
             target_scope: g.raw() as u8,
@@ -376,7 +452,11 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
             comment: g.comment(),
             ..Default::default()
         });
-        let gateway6 = if unicast { vec![Gateway::Address(g.ipv6())] } else { Vec::new() };
+        let gateway6 = if unicast {
+            vec![Gateway::Address(g.ipv6())]
+        } else {
+            Vec::new()
+        };
         c.ipv6.route.push(Ipv6Route {
             dst_address: g.ipv6_net(),
             gateway: gateway6,
@@ -395,10 +475,42 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
     // firewall
     let mut all_lists: Vec<String> = lists.clone();
     all_lists.push("all".into());
-    c.ip.firewall.filter = rules(g, &["input", "forward", "output"], FirewallAction::FILTER, false, &misc, &interfaces, &all_lists);
-    c.ip.firewall.nat = rules(g, &["srcnat", "dstnat"], FirewallAction::NAT, false, &misc, &interfaces, &all_lists);
-    c.ip.firewall.mangle = rules(g, &["prerouting", "postrouting"], FirewallAction::MANGLE, false, &misc, &interfaces, &all_lists);
-    c.ipv6.firewall.filter = rules(g, &["input", "forward"], FirewallAction::FILTER, true, &misc, &interfaces, &all_lists);
+    c.ip.firewall.filter = rules(
+        g,
+        &["input", "forward", "output"],
+        FirewallAction::FILTER,
+        false,
+        &misc,
+        &interfaces,
+        &all_lists,
+    );
+    c.ip.firewall.nat = rules(
+        g,
+        &["srcnat", "dstnat"],
+        FirewallAction::NAT,
+        false,
+        &misc,
+        &interfaces,
+        &all_lists,
+    );
+    c.ip.firewall.mangle = rules(
+        g,
+        &["prerouting", "postrouting"],
+        FirewallAction::MANGLE,
+        false,
+        &misc,
+        &interfaces,
+        &all_lists,
+    );
+    c.ipv6.firewall.filter = rules(
+        g,
+        &["input", "forward"],
+        FirewallAction::FILTER,
+        true,
+        &misc,
+        &interfaces,
+        &all_lists,
+    );
     for ipv6 in [false, true] {
         let entries: Vec<AddressListEntry> = (0..g.count(2))
             .map(|_| AddressListEntry {
@@ -428,8 +540,14 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
                 chain: loc(chain),
                 prefix,
                 prefix_length: g.maybe(|g| {
-                    let (a, b) = (g.below(u32::from(max) + 1) as u8, g.below(u32::from(max) + 1) as u8);
-                    Located::bare(PrefixLengthRange { min: a.min(b), max: a.max(b) })
+                    let (a, b) = (
+                        g.below(u32::from(max) + 1) as u8,
+                        g.below(u32::from(max) + 1) as u8,
+                    );
+                    Located::bare(PrefixLengthRange {
+                        min: a.min(b),
+                        max: a.max(b),
+                    })
                 }),
                 bgp_as_path: g.comment(),
                 bgp_communities: g.communities(),
@@ -437,9 +555,22 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
                 action: Located::bare(if jump {
                     RoutingAction::Jump
                 } else {
-                    g.pick(&[RoutingAction::Accept, RoutingAction::Discard, RoutingAction::Reject, RoutingAction::Return, RoutingAction::Log, RoutingAction::Passthrough])
+                    g.pick(&[
+                        RoutingAction::Accept,
+                        RoutingAction::Discard,
+                        RoutingAction::Reject,
+                        RoutingAction::Return,
+                        RoutingAction::Log,
+                        RoutingAction::Passthrough,
+                    ])
                 }),
-                jump_target: if jump { Some(loc(&chains[i + 1 + g.below((chains.len() - i - 1) as u32) as usize])) } else { None },
+                jump_target: if jump {
+                    Some(loc(
+                        &chains[i + 1 + g.below((chains.len() - i - 1) as u32) as usize]
+                    ))
+                } else {
+                    None
+                },
                 set_bgp_local_pref: g.maybe(Gen::raw),
                 set_bgp_prepend: g.maybe(|g| Prepend::new(g.below(17) as u8).unwrap()),
                 set_bgp_med: g.maybe(Gen::raw),
@@ -463,7 +594,11 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
             redistribute_rip: g.flag(),
             redistribute_ospf: g.flag(),
             redistribute_other_bgp: g.flag(),
-            out_filter: if chains.is_empty() { None } else { g.maybe(|g| loc(&g.pick(&chains))) },
+            out_filter: if chains.is_empty() {
+                None
+            } else {
+                g.maybe(|g| loc(&g.pick(&chains)))
+            },
             client_to_client_reflection: g.flag(),
             ignore_as_path_len: g.flag(),
             routing_table: g.comment(),
@@ -489,9 +624,21 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
                 remote_as: Located::bare(Asn::new(g.raw().max(1)).unwrap()),
                 remote_port: g.maybe(Gen::port),
                 local_address: if use_local { g.maybe(Gen::ip) } else { None },
-                update_source: if use_local || interfaces.is_empty() { None } else { g.maybe(|g| Gateway::Interface(loc(&g.pick(&interfaces)))) },
-                in_filter: if chains.is_empty() { None } else { g.maybe(|g| loc(&g.pick(&chains))) },
-                out_filter: if chains.is_empty() { None } else { g.maybe(|g| loc(&g.pick(&chains))) },
+                update_source: if use_local || interfaces.is_empty() {
+                    None
+                } else {
+                    g.maybe(|g| Gateway::Interface(loc(&g.pick(&interfaces))))
+                },
+                in_filter: if chains.is_empty() {
+                    None
+                } else {
+                    g.maybe(|g| loc(&g.pick(&chains)))
+                },
+                out_filter: if chains.is_empty() {
+                    None
+                } else {
+                    g.maybe(|g| loc(&g.pick(&chains)))
+                },
                 hold_time: Located::bare(Duration::from_secs(g.pick(&[0u64, 3, 90, 180, 65535]))),
                 keepalive_time: g.maybe(Gen::duration),
                 ttl: g.maybe(|g| Ttl::new(g.below(255) as u8 + 1).unwrap()),
@@ -545,20 +692,40 @@ fn rules(
     chains.extend(custom.iter().cloned());
     let mut out = Vec::new();
     for (i, chain) in chains.iter().enumerate() {
-        let n = if i >= first_custom { g.count(2).max(1) } else { g.count(2) };
+        let n = if i >= first_custom {
+            g.count(2).max(1)
+        } else {
+            g.count(2)
+        };
         for _ in 0..n {
             let later = (i + 1).max(first_custom);
             let jump = later < chains.len() && g.flag();
             let action = if jump {
                 FirewallAction::Jump
             } else {
-                g.pick(&actions.iter().copied().filter(|a| *a != FirewallAction::Jump).collect::<Vec<_>>())
+                g.pick(
+                    &actions
+                        .iter()
+                        .copied()
+                        .filter(|a| *a != FirewallAction::Jump)
+                        .collect::<Vec<_>>(),
+                )
             };
-            let protocol = g.maybe(|g| g.pick(&[Protocol::TCP, Protocol::UDP, Protocol(47), Protocol(1), Protocol(200)]));
+            let protocol = g.maybe(|g| {
+                g.pick(&[
+                    Protocol::TCP,
+                    Protocol::UDP,
+                    Protocol(47),
+                    Protocol(1),
+                    Protocol(200),
+                ])
+            });
             let ports_ok = protocol.is_some_and(|p| p.has_ports());
             let port_list = |g: &mut Gen<'_>| -> Option<Located<Vec<PortRange>>> {
                 if ports_ok && g.flag() {
-                    Some(Located::bare((0..g.count(2).max(1)).map(|_| g.port_range()).collect()))
+                    Some(Located::bare(
+                        (0..g.count(2).max(1)).map(|_| g.port_range()).collect(),
+                    ))
                 } else {
                     None
                 }
@@ -566,35 +733,83 @@ fn rules(
             let src_port = port_list(g);
             let dst_port = port_list(g);
             let iface = |g: &mut Gen<'_>| -> Option<Negatable<Located<String>>> {
-                if interfaces.is_empty() { None } else { g.maybe(|g| { let n = g.pick(interfaces); g.negatable(loc(&n)) }) }
+                if interfaces.is_empty() {
+                    None
+                } else {
+                    g.maybe(|g| {
+                        let n = g.pick(interfaces);
+                        g.negatable(loc(&n))
+                    })
+                }
             };
             let list = |g: &mut Gen<'_>| -> Option<Negatable<Located<String>>> {
-                g.maybe(|g| { let l = g.pick(lists); g.negatable(loc(&l)) })
+                g.maybe(|g| {
+                    let l = g.pick(lists);
+                    g.negatable(loc(&l))
+                })
             };
             out.push(FirewallRule {
                 chain: loc(chain),
                 action: Located::bare(action),
-                jump_target: if jump { Some(loc(&chains[later + g.below((chains.len() - later) as u32) as usize])) } else { None },
+                jump_target: if jump {
+                    Some(loc(
+                        &chains[later + g.below((chains.len() - later) as u32) as usize]
+                    ))
+                } else {
+                    None
+                },
                 protocol: protocol.map(Located::bare),
-                src_address: g.maybe(|g| { let a = g.address_spec(ipv6); g.negatable(Located::bare(a)) }),
-                dst_address: g.maybe(|g| { let a = g.address_spec(ipv6); g.negatable(Located::bare(a)) }),
-                src_address_list: g.maybe(|g| { let t = format!("l{}", g.below(9)); g.negatable(t) }),
-                dst_address_list: g.maybe(|g| { let t = format!("l{}", g.below(9)); g.negatable(t) }),
+                src_address: g.maybe(|g| {
+                    let a = g.address_spec(ipv6);
+                    g.negatable(Located::bare(a))
+                }),
+                dst_address: g.maybe(|g| {
+                    let a = g.address_spec(ipv6);
+                    g.negatable(Located::bare(a))
+                }),
+                src_address_list: g.maybe(|g| {
+                    let t = format!("l{}", g.below(9));
+                    g.negatable(t)
+                }),
+                dst_address_list: g.maybe(|g| {
+                    let t = format!("l{}", g.below(9));
+                    g.negatable(t)
+                }),
                 src_port,
                 dst_port,
                 in_interface: iface(g),
                 out_interface: iface(g),
                 in_interface_list: list(g),
                 out_interface_list: list(g),
-                connection_state: if g.flag() { g.some_of(ConnectionState::ALL) } else { Vec::new() },
+                connection_state: if g.flag() {
+                    g.some_of(ConnectionState::ALL)
+                } else {
+                    Vec::new()
+                },
                 icmp_options: g.maybe(|g| IcmpOptions {
                     icmp_type: g.raw() as u8,
-                    codes: g.maybe(|g| { let (a, b) = (g.raw() as u8, g.raw() as u8); (a.min(b), a.max(b)) }),
+                    codes: g.maybe(|g| {
+                        let (a, b) = (g.raw() as u8, g.raw() as u8);
+                        (a.min(b), a.max(b))
+                    }),
                 }),
-                tcp_flags: if g.flag() { (0..g.count(3).max(1)).map(|_| { let f = g.pick(TcpFlag::ALL); g.negatable(f) }).collect() } else { Vec::new() },
+                tcp_flags: if g.flag() {
+                    (0..g.count(3).max(1))
+                        .map(|_| {
+                            let f = g.pick(TcpFlag::ALL);
+                            g.negatable(f)
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 limit: g.maybe(|g| Limit {
                     rate: g.raw(),
-                    per: g.pick(&[Duration::from_secs(1), Duration::from_secs(60), Duration::from_millis(1500)]),
+                    per: g.pick(&[
+                        Duration::from_secs(1),
+                        Duration::from_secs(60),
+                        Duration::from_millis(1500),
+                    ]),
                     burst: g.raw(),
                     mode: g.pick(LimitMode::ALL),
                 }),
@@ -605,7 +820,13 @@ fn rules(
                 address_list_timeout: g.maybe(Gen::duration),
                 to_addresses: g.maybe(|g| Located::bare(g.address_spec(ipv6))),
                 to_ports: g.maybe(Gen::port_range),
-                new_mss: g.maybe(|g| if g.flag() { NewMss::ClampToPmtu } else { NewMss::Value(g.below(65535) as u16 + 1) }),
+                new_mss: g.maybe(|g| {
+                    if g.flag() {
+                        NewMss::ClampToPmtu
+                    } else {
+                        NewMss::Value(g.below(65535) as u16 + 1)
+                    }
+                }),
                 new_connection_mark: g.comment(),
                 new_packet_mark: g.comment(),
                 new_routing_mark: g.comment(),

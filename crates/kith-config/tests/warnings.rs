@@ -21,7 +21,12 @@ fn dedent(text: &str) -> String {
 fn warnings(yaml: &str) -> Vec<String> {
     match load_str(&dedent(yaml), "w.yaml") {
         Ok(loaded) => {
-            assert!(loaded.warnings.iter().all(|w| w.severity == Severity::Warning));
+            assert!(
+                loaded
+                    .warnings
+                    .iter()
+                    .all(|w| w.severity == Severity::Warning)
+            );
             loaded.warnings.iter().map(ToString::to_string).collect()
         }
         Err(diags) => panic!(
@@ -133,7 +138,9 @@ fn in_filter_without_final_discard() {
                   action: discard
             "
         ),
-        ["w.yaml:16:14: warning: chain remi-in ends without a discard or reject: unmatched routes are accepted"]
+        [
+            "w.yaml:16:14: warning: chain remi-in ends without a discard or reject: unmatched routes are accepted"
+        ]
     );
 }
 
@@ -183,7 +190,9 @@ fn ebgp_peer_without_in_filter() {
                     remote-as: 64514
             "
         ),
-        ["w.yaml:7:15: warning: eBGP peer `remi` has no in-filter: it accepts every route (RFC 8212 risk)"]
+        [
+            "w.yaml:7:15: warning: eBGP peer `remi` has no in-filter: it accepts every route (RFC 8212 risk)"
+        ]
     );
 }
 

@@ -7,7 +7,7 @@ use ipnet::IpNet;
 use crate::diag::Located;
 use crate::model::CheckGateway;
 use crate::values::{
-    Asn, Community, Duration, Gateway, Port, Prepend, PrefixLengthRange, Secret, Ttl,
+    Asn, Community, Duration, Gateway, Port, PrefixLengthRange, Prepend, Secret, Ttl,
 };
 
 menu! {
