@@ -192,15 +192,38 @@ impl<'n> MapReader<'n> {
 
     /// The node under `key`, if present, marking it consumed. An empty value counts as absent.
     fn take(&mut self, key: &'static str) -> Option<&'n Node> {
+        self.take_entry(key).and_then(|(_, node)| match node.kind {
+            Kind::Null => None,
+            _ => Some(node),
+        })
+    }
+
+    /// The key and node under `key`, if present (even empty), marking it consumed.
+    fn take_entry(&mut self, key: &'static str) -> Option<(&'n Located<String>, &'n Node)> {
         self.known.push(key);
         let index = self.entries.iter().position(|(k, _)| k.value == key)?;
         if let Some(u) = self.used.get_mut(index) {
             *u = true;
         }
-        let node = &self.entries.get(index)?.1;
-        match node.kind {
-            Kind::Null => None,
-            _ => Some(node),
+        self.entries.get(index).map(|(k, v)| (k, v))
+    }
+
+    /// Reports a required `key` that is absent or empty.
+    fn missing(&self, key: &'static str, written: Option<&Located<String>>, sink: &mut Sink) {
+        match written {
+            Some(k) => sink.error(k.loc, format!("`{key}` needs a value")),
+            None => sink.error(self.loc, format!("missing `{key}` in {}", self.what)),
+        }
+    }
+
+    /// A required node: present and not empty.
+    fn take_required(&mut self, key: &'static str, sink: &mut Sink) -> Option<&'n Node> {
+        match self.take_entry(key) {
+            Some((_, node)) if !matches!(node.kind, Kind::Null) => Some(node),
+            entry => {
+                self.missing(key, entry.map(|(k, _)| k), sink);
+                None
+            }
         }
     }
 
@@ -210,13 +233,9 @@ impl<'n> MapReader<'n> {
         key: &'static str,
         sink: &mut Sink,
     ) -> T {
-        match self.take(key) {
-            Some(node) => T::decode(node, key, sink).unwrap_or_default(),
-            None => {
-                sink.error(self.loc, format!("missing `{key}` in {}", self.what));
-                T::default()
-            }
-        }
+        self.take_required(key, sink)
+            .and_then(|node| T::decode(node, key, sink))
+            .unwrap_or_default()
     }
 
     /// A field that must be present, for types without `Default`.
@@ -226,13 +245,9 @@ impl<'n> MapReader<'n> {
         sink: &mut Sink,
         placeholder: T,
     ) -> T {
-        match self.take(key) {
-            Some(node) => T::decode(node, key, sink).unwrap_or(placeholder),
-            None => {
-                sink.error(self.loc, format!("missing `{key}` in {}", self.what));
-                placeholder
-            }
-        }
+        self.take_required(key, sink)
+            .and_then(|node| T::decode(node, key, sink))
+            .unwrap_or(placeholder)
     }
 
     /// A field without a default.

@@ -114,7 +114,7 @@ fn scalar(text: &str, free_text: bool) -> String {
 
 /// A flow-list item: like `scalar`, but commas and brackets need quotes too.
 fn flow_item(text: &str, free_text: bool) -> String {
-    if plain_ok(text, free_text) && !text.contains([',', '[', ']', '{', '}']) {
+    if plain_ok(text, free_text) && !text.contains([',', '[', ']', '{', '}', ' ']) {
         text.to_owned()
     } else {
         quote(text)

@@ -313,6 +313,16 @@ fn check_interface_refs(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
             refs.interface(&v.interface, sink);
         }
     }
+    // An interface is a port of at most one bridge and a slave of at most one bond.
+    let mut enslaved: HashMap<&str, (&str, Loc)> = HashMap::new();
+    for b in &i.bonding {
+        for slave in &b.slaves {
+            enslave(&mut enslaved, slave, b.name.as_str(), sink);
+        }
+    }
+    for port in i.bridge.port.iter().filter(|p| !p.disabled) {
+        enslave(&mut enslaved, &port.interface, port.bridge.as_str(), sink);
+    }
     for b in &i.bonding {
         if b.slaves.is_empty() && !sink.is_tainted(b.loc) {
             sink.error(
@@ -340,6 +350,30 @@ fn check_interface_refs(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
     for member in &i.list.member {
         refs.lists.check(&member.list, sink);
         refs.interface(&member.interface, sink);
+    }
+}
+
+/// Records that `iface` belongs to `owner` (a bond or a bridge), reporting a second owner.
+fn enslave<'a>(
+    enslaved: &mut HashMap<&'a str, (&'a str, Loc)>,
+    iface: &'a Located<String>,
+    owner: &'a str,
+    sink: &mut Sink,
+) {
+    if iface.is_empty() {
+        return;
+    }
+    match enslaved.get(iface.as_str()) {
+        Some((first, loc)) => sink.error(
+            iface.loc,
+            format!(
+                "`{}` is already a member of `{first}` (at {loc})",
+                iface.value
+            ),
+        ),
+        None => {
+            enslaved.insert(iface.as_str(), (owner, iface.loc));
+        }
     }
 }
 
@@ -382,11 +416,44 @@ fn check_ip(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
         if !sink.is_tainted(r.loc) {
             check_route_type(r.route_type, r.gateway.is_empty(), r.loc, sink);
         }
+        let probe = [&r.check_gateway_threshold, &r.check_gateway_recovery];
+        check_route_probe(&r.check_gateway_interval, probe, r.loc, sink);
     }
     for r in &config.ipv6.route {
         refs.gateways(&r.gateway, sink);
         if !sink.is_tainted(r.loc) {
             check_route_type(r.route_type, r.gateway.is_empty(), r.loc, sink);
+        }
+        let probe = [&r.check_gateway_threshold, &r.check_gateway_recovery];
+        check_route_probe(&r.check_gateway_interval, probe, r.loc, sink);
+    }
+}
+
+/// `check-gateway-interval` (100ms..1h), `check-gateway-threshold` and
+/// `check-gateway-recovery` (at least 1): the Kith probe timing of a route.
+fn check_route_probe(
+    interval: &Located<crate::values::Duration>,
+    [threshold, recovery]: [&Located<u8>; 2],
+    loc: Loc,
+    sink: &mut Sink,
+) {
+    let value = interval.get();
+    if value < std::time::Duration::from_millis(100) || value > std::time::Duration::from_secs(3600)
+    {
+        sink.error(
+            at(interval.loc, loc),
+            format!(
+                "check-gateway-interval must be between 100ms and 1h, not {}",
+                **interval
+            ),
+        );
+    }
+    for (count, key) in [
+        (threshold, "check-gateway-threshold"),
+        (recovery, "check-gateway-recovery"),
+    ] {
+        if **count == 0 {
+            sink.error(at(count.loc, loc), format!("{key} must be at least 1"));
         }
     }
 }
@@ -655,8 +722,23 @@ fn check_routing(config: &Config, refs: &Refs<'_, '_>, sink: &mut Sink) {
     }
     let mut peers = Names::new("bgp peer");
     let mut in_filters: Vec<&str> = Vec::new();
+    let mut sessions: HashMap<(&str, std::net::IpAddr), &str> = HashMap::new();
     for peer in &bgp.peer {
         peers.declare(&peer.name, sink);
+        let session = (peer.instance.as_str(), peer.remote_address);
+        if let Some(first) = sessions.get(&session) {
+            if !sink.is_tainted(peer.loc) {
+                sink.error(
+                    peer.name.loc,
+                    format!(
+                        "bgp peer `{first}` already has remote-address {} in instance `{}`",
+                        peer.remote_address, peer.instance.value
+                    ),
+                );
+            }
+        } else {
+            sessions.insert(session, peer.name.as_str());
+        }
         instances.check_defaulted(&peer.instance, "instance", peer.loc, sink);
         for filter in [&peer.in_filter, &peer.out_filter].into_iter().flatten() {
             chains.check(filter, sink);

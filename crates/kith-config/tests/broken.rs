@@ -288,6 +288,53 @@ const CASES: &[Case] = &[
         expected: &["t.yaml:5:7: error: missing `vlan-id` in interface/vlan entry"],
     },
     Case {
+        name: "required key without a value",
+        yaml: "
+        user:
+          - name:
+            group: full
+        ",
+        expected: &["t.yaml:2:5: error: `name` needs a value"],
+    },
+    Case {
+        name: "interface in two bridges",
+        yaml: "
+        interface:
+          ethernet:
+            - name: ether2
+          bridge:
+            add:
+              - name: br1
+              - name: br2
+            port:
+              - bridge: br1
+                interface: ether2
+              - bridge: br2
+                interface: ether2
+        ",
+        expected: &["t.yaml:12:20: error: `ether2` is already a member of `br1` (at 10:20)"],
+    },
+    Case {
+        name: "two sessions to one address",
+        yaml: "
+        routing:
+          bgp:
+            instance:
+              - name: default
+                as: 64514
+            peer:
+              - name: a
+                remote-address: 10.0.0.1
+                remote-as: 64514
+              - name: b
+                remote-address: 10.0.0.1
+                remote-as: 64514
+        ",
+        expected: &[
+            "t.yaml:10:15: error: bgp peer `a` already has remote-address 10.0.0.1 in instance `default`",
+        ],
+    },
+    Case {
         name: "undefined interface",
         yaml: "
         interface:

@@ -29,7 +29,10 @@ fn alias_bomb_is_refused() {
 fn anchors_and_aliases_work_for_values() {
     let text = "system:\n  identity: &id router\nuser:\n  - name: *id\n    group: full\n";
     let loaded = load_str(text, "alias.yaml").map_err(|d| d[0].to_string());
-    assert_eq!(loaded.map(|l| l.config.user[0].name.value.clone()), Ok("router".to_owned()));
+    assert_eq!(
+        loaded.map(|l| l.config.user[0].name.value.clone()),
+        Ok("router".to_owned())
+    );
 }
 
 proptest! {

@@ -217,6 +217,8 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
         });
     }
     let mut interfaces: Vec<String> = eth.clone();
+    // Each NIC is a slave of one bond or a port of one bridge at most.
+    let mut free_nics: Vec<String> = eth.clone();
     if !eth.is_empty() {
         for (i, name) in vlans.iter().enumerate() {
             c.interface.vlan.push(Vlan {
@@ -233,7 +235,10 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
         for name in &bonds {
             c.interface.bonding.push(Bonding {
                 name: loc(name),
-                slaves: g.some_of(&eth).iter().map(|s| loc(s)).collect(),
+                slaves: (0..g.count(2).max(1))
+                    .filter_map(|_| free_nics.pop())
+                    .map(|s| loc(&s))
+                    .collect(),
                 mode: g.pick(BondingMode::ALL),
                 transmit_hash_policy: g.pick(TransmitHashPolicy::ALL),
                 lacp_rate: g.pick(LacpRate::ALL),
@@ -244,6 +249,10 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
             });
             interfaces.push(name.clone());
         }
+        c.interface.bonding.retain(|b| !b.slaves.is_empty());
+        interfaces.retain(|i| {
+            !bonds.contains(i) || c.interface.bonding.iter().any(|b| b.name.value == *i)
+        });
     }
     for name in &bridges {
         c.interface.bridge.add.push(Bridge {
@@ -255,11 +264,12 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
         });
         interfaces.push(name.clone());
     }
-    if !bridges.is_empty() && !eth.is_empty() {
+    if !bridges.is_empty() {
         for _ in 0..g.count(3) {
+            let Some(nic) = free_nics.pop() else { break };
             c.interface.bridge.port.push(BridgePort {
                 bridge: loc(&g.pick(&bridges)),
-                interface: loc(&g.pick(&eth)),
+                interface: loc(&nic),
                 disabled: g.flag(),
                 comment: g.comment(),
                 ..Default::default()
@@ -620,7 +630,12 @@ fn build(g: &mut Gen<'_>, base_names: &[String]) -> Config {
             c.routing.bgp.peer.push(BgpPeer {
                 name: loc(&format!("peer-{i}-{name}")),
                 instance: loc(&g.pick(&instances)),
-                remote_address: g.ip(),
+                // One session per address and instance.
+                remote_address: if g.flag() {
+                    IpAddr::V6(Ipv6Addr::from(0x2001_0db8_u128 << 96 | i as u128))
+                } else {
+                    IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i as u32))
+                },
                 remote_as: Located::bare(Asn::new(g.raw().max(1)).unwrap()),
                 remote_port: g.maybe(Gen::port),
                 local_address: if use_local { g.maybe(Gen::ip) } else { None },
@@ -848,7 +863,7 @@ fn text() -> impl Strategy<Value = String> {
             "yes", "no", "true", "~", "null", "1194", "0o17", "1.10", "-1", ".inf", "a: b", "# c",
             "- x", "[x]", "{x}", "  x ", "'q'", "\"dq\"", "multi\nline", "tab\tx", "back\\slash",
             "!neg", "&anchor", "*alias", "@at", "%pct", "`tick`", "x:", "x #y", "\u{feff}bom",
-            "\u{85}nel", "\u{fffe}", "",
+            "\u{85}nel", "\u{fffe}", "", "a -", "-", "a - b", "x ?", "? x", "a, b", "a ,b",
         ]).prop_map(String::from),
     ]
 }

@@ -6,7 +6,7 @@ use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::diag::Located;
 use crate::model::{Firewall, Ipv6Firewall};
-use crate::values::{Distance, Gateway};
+use crate::values::{Distance, Duration, Gateway};
 
 menu! {
     /// `/ip`.
@@ -89,6 +89,16 @@ menu! {
         distance: Distance = "distance", default(Distance::lit(1));
         /// Gateway reachability check.
         check_gateway: CheckGateway = "check-gateway", default(CheckGateway::None);
+        /// Kith extension: time between two `check-gateway=ping` probes of each gateway
+        /// (RouterOS: 10 s; at least 100ms). A probe not answered before the next one is
+        /// sent is lost.
+        check_gateway_interval: Located<Duration> = "check-gateway-interval", default(Located::bare(Duration::from_secs(10)));
+        /// Kith extension: probes lost in a row that make a gateway unreachable
+        /// (RouterOS: 2).
+        check_gateway_threshold: Located<u8> = "check-gateway-threshold", default(Located::bare(2));
+        /// Kith extension: probes answered in a row that make an unreachable gateway
+        /// reachable again (RouterOS: 1).
+        check_gateway_recovery: Located<u8> = "check-gateway-recovery", default(Located::bare(1));
         /// Route type.
         route_type: RouteType = "type", default(RouteType::Unicast);
         /// Routing table.
@@ -149,6 +159,16 @@ menu! {
         distance: Distance = "distance", default(Distance::lit(1));
         /// Gateway reachability check.
         check_gateway: CheckGateway = "check-gateway", default(CheckGateway::None);
+        /// Kith extension: time between two `check-gateway=ping` probes of each gateway
+        /// (RouterOS: 10 s; at least 100ms). A probe not answered before the next one is
+        /// sent is lost.
+        check_gateway_interval: Located<Duration> = "check-gateway-interval", default(Located::bare(Duration::from_secs(10)));
+        /// Kith extension: probes lost in a row that make a gateway unreachable
+        /// (RouterOS: 2).
+        check_gateway_threshold: Located<u8> = "check-gateway-threshold", default(Located::bare(2));
+        /// Kith extension: probes answered in a row that make an unreachable gateway
+        /// reachable again (RouterOS: 1).
+        check_gateway_recovery: Located<u8> = "check-gateway-recovery", default(Located::bare(1));
         /// Route type.
         route_type: RouteType = "type", default(RouteType::Unicast);
         /// Routing table.
