@@ -83,15 +83,6 @@ macro_rules! menu {
             pub loc: $crate::diag::Loc,
         }
 
-        impl $name {
-            /// How messages name this menu.
-            #[allow(dead_code)]
-            pub(crate) const WHAT: &'static str = $what;
-            /// Its keys, in export order.
-            #[allow(dead_code)]
-            pub(crate) const KEYS: &'static [&'static str] = &[$($key),*];
-        }
-
         impl Default for $name {
             fn default() -> Self {
                 Self {
