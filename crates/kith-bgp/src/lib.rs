@@ -1,0 +1,11 @@
+//! `kith-bgp`: the BGP-4 speaker of Kith (`kith bgpd`).
+//!
+//! Shaped as DESIGN.md says for a protocol daemon: [`codec`] (bytes <-> messages, fuzzed),
+//! [`fsm`] (the RFC 4271 state machine as a pure function), [`rib`] (Adj-RIB-In,
+//! Loc-RIB, best path), [`policy`] (RouterOS routing filters), and `io` (tokio sessions,
+//! kernel routes, status socket; the only part that awaits).
+
+#![deny(unsafe_code)]
+
+pub mod codec;
+pub mod fsm;
