@@ -24,7 +24,8 @@ pub struct Options {
     pub kith_bin: PathBuf,
 }
 
-/// The daemons that exist today, in start order. Each is `kith <name> --config <running>`.
+/// The daemons that exist today, in start order. Each is
+/// `kith <name> --config <running> --run-dir <run-dir>` (its socket goes in the run dir).
 pub const DAEMONS: &[&str] = &["routed"];
 
 /// Name of the validated copy of the config that the daemons read.
@@ -143,6 +144,8 @@ fn child_spec(opts: &Options, daemon: &str) -> ChildSpec {
             daemon.to_string(),
             "--config".to_string(),
             opts.run_dir.join(RUNNING_CONFIG).display().to_string(),
+            "--run-dir".to_string(),
+            opts.run_dir.display().to_string(),
         ],
     }
 }

@@ -44,6 +44,7 @@ pub use naming::{is_valid_altname, is_valid_kernel_name, kernel_name};
 pub use route::{
     IpFamily, NextHop, PROTO_BGP, PROTO_BOOT, PROTO_KERNEL, PROTO_STATIC, Route, RouteFilter,
     RouteInfo, RouteKind, RouteSource, TABLE_LOCAL, TABLE_MAIN, metric, metric_parts,
+    multipath_route_message,
 };
 pub use sysctl::{
     set_forwarding, set_ignore_routes_with_linkdown, set_rp_filter, sysctl_get, sysctl_set,

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHopFlags,
-    RouteScope, RouteType, RouteVia,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
+    RouteNextHopFlags, RouteScope, RouteType, RouteVia,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -503,6 +503,37 @@ pub fn route_message(route: &Route, delete: bool) -> RouteMessage {
     msg
 }
 
+/// The `RTM_NEWROUTE` body for a multipath (ECMP) route: `route` (its `gateway` and
+/// `oif` are left out) with one `RTA_MULTIPATH` entry per next hop. Weights are clamped
+/// to 1..=256.
+pub fn multipath_route_message(route: &Route, hops: &[NextHop]) -> RouteMessage {
+    let base = Route {
+        gateway: None,
+        oif: None,
+        ..route.clone()
+    };
+    let mut msg = route_message(&base, false);
+    let v4 = route.dst.addr().is_ipv4();
+    let entries = hops
+        .iter()
+        .map(|hop| {
+            let mut nh = RouteNextHop::default();
+            nh.interface_index = hop.oif.unwrap_or(0);
+            nh.hops = u8::try_from(hop.weight.clamp(1, 256) - 1).unwrap_or(u8::MAX);
+            match (v4, hop.gateway) {
+                (true, Some(IpAddr::V6(gw))) => {
+                    nh.attributes.push(RouteAttribute::Via(RouteVia::Inet6(gw)))
+                }
+                (_, Some(gw)) => nh.attributes.push(RouteAttribute::Gateway(gw.into())),
+                (_, None) => {}
+            }
+            nh
+        })
+        .collect();
+    msg.attributes.push(RouteAttribute::MultiPath(entries));
+    msg
+}
+
 impl Net {
     /// Installs `route`; fails with "File exists" if a route with the same table,
     /// destination and metric is there.
@@ -528,6 +559,50 @@ impl Net {
             &op,
         )
         .await
+    }
+
+    /// Installs a multipath (ECMP) route through `hops`, replacing the route with the same
+    /// table, destination and metric if there is one; `route.gateway` and `route.oif` are
+    /// ignored. With a single next hop this is [`Net::replace_route`] through it.
+    pub async fn replace_multipath_route(&self, route: &Route, hops: &[NextHop]) -> Result<()> {
+        let op = format!("replace multipath route {route}");
+        route.check_addresses(&op)?;
+        if route.kind != RouteKind::Unicast {
+            return Err(NetError::invalid(&op, "only a unicast route has next hops"));
+        }
+        for hop in hops {
+            if hop.gateway.is_none() && hop.oif.is_none() {
+                return Err(NetError::invalid(
+                    &op,
+                    "every next hop needs a gateway or an interface",
+                ));
+            }
+            if matches!(hop.gateway, Some(IpAddr::V4(_))) && route.dst.addr().is_ipv6() {
+                return Err(NetError::invalid(
+                    &op,
+                    "an IPv6 route cannot have an IPv4 gateway",
+                ));
+            }
+        }
+        match hops {
+            [] => Err(NetError::invalid(&op, "a multipath route needs next hops")),
+            [one] => {
+                let single = Route {
+                    gateway: one.gateway,
+                    oif: one.oif,
+                    ..route.clone()
+                };
+                self.replace_route(&single).await
+            }
+            _ => {
+                self.ack(
+                    RouteNetlinkMessage::NewRoute(multipath_route_message(route, hops)),
+                    NLM_F_CREATE | NLM_F_REPLACE,
+                    &op,
+                )
+                .await
+            }
+        }
     }
 
     /// Deletes the route matching `route` (table, destination, metric, protocol, type and,
@@ -708,6 +783,43 @@ mod tests {
             .check(op)
             .unwrap_err();
         assert!(e.to_string().contains("IPv4 gateway"), "{e}");
+    }
+
+    #[test]
+    fn multipath_message_roundtrip() {
+        let route = Route::new("192.168.42.0/24".parse().unwrap())
+            .with_metric(metric(10, RouteSource::Static))
+            .with_gateway("10.0.0.9".parse().unwrap());
+        let hops = [
+            NextHop {
+                gateway: Some("172.16.10.2".parse().unwrap()),
+                oif: Some(3),
+                weight: 1,
+                linkdown: false,
+            },
+            NextHop {
+                gateway: Some("172.16.11.2".parse().unwrap()),
+                oif: None,
+                weight: 300,
+                linkdown: false,
+            },
+        ];
+        let msg = roundtrip(&multipath_route_message(&route, &hops));
+        assert_eq!(msg.header.scope, RouteScope::Universe);
+        assert!(
+            !msg.attributes
+                .iter()
+                .any(|a| matches!(a, RouteAttribute::Gateway(_))),
+            "the single gateway is left out"
+        );
+        let info = RouteInfo::from_message(&msg).unwrap();
+        assert_eq!(info.nexthops.len(), 2);
+        assert_eq!(info.nexthops[0].gateway, hops[0].gateway);
+        assert_eq!(info.nexthops[0].oif, Some(3));
+        assert_eq!(info.nexthops[1].oif, None);
+        assert_eq!(info.nexthops[1].weight, 256, "clamped");
+        assert_eq!(info.route.gateway, hops[0].gateway);
+        assert_eq!(info.route.metric, 161);
     }
 
     #[test]

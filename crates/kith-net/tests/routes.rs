@@ -241,3 +241,60 @@ fn linkdown_routes_are_flagged() {
         assert_eq!(info.route.oif, Some(r0));
     });
 }
+
+#[test]
+fn multipath_route_is_installed_replaced_and_deleted() {
+    let (ns, r0) = routed_ns("multipath");
+    ns.run(|| async {
+        let n = Net::new().unwrap();
+        let route = Route::new(net("10.6.0.0/16"))
+            .with_protocol(PROTO_STATIC)
+            .with_metric(metric(10, RouteSource::Static));
+        let hop = |gw: &str| kith_net::NextHop {
+            gateway: Some(gw.parse().unwrap()),
+            oif: None,
+            weight: 1,
+            linkdown: false,
+        };
+        n.replace_multipath_route(&route, &[hop("10.0.0.2"), hop("10.0.0.3")])
+            .await
+            .unwrap();
+        let got = n
+            .routes(&RouteFilter::protocol(PROTO_STATIC))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        let gateways: Vec<_> = got[0].nexthops.iter().map(|h| h.gateway).collect();
+        assert_eq!(
+            gateways,
+            vec![
+                Some("10.0.0.2".parse().unwrap()),
+                Some("10.0.0.3".parse().unwrap())
+            ]
+        );
+        assert!(got[0].nexthops.iter().all(|h| h.oif == Some(r0)));
+        assert_eq!(got[0].route.metric, 161);
+
+        // Down to one next hop: a plain route replaces the multipath one.
+        n.replace_multipath_route(&route, &[hop("10.0.0.3")])
+            .await
+            .unwrap();
+        let got = n
+            .routes(&RouteFilter::protocol(PROTO_STATIC))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].nexthops.is_empty());
+        assert_eq!(got[0].route.gateway, Some("10.0.0.3".parse().unwrap()));
+
+        let e = n.replace_multipath_route(&route, &[]).await.unwrap_err();
+        assert!(e.to_string().contains("needs next hops"), "{e}");
+        n.del_route(&route).await.unwrap();
+        assert!(
+            n.routes(&RouteFilter::protocol(PROTO_STATIC))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    });
+}

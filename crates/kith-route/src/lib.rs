@@ -1,98 +1,32 @@
-//! `kith routed`: installs the config's static routes (`ip/route`, `ipv6/route`) into the
-//! kernel with protocol `static` and the distance-ordered metric of DESIGN.md, keeps them
-//! there (reinstalls what disappears, e.g. when a link comes back), and removes its own
-//! routes that the config no longer has.
+//! `kith routed`: the config's static routes (`ip/route`, `ipv6/route`) in the kernel.
 //!
-//! Not yet here (issue 4): `check-gateway=ping` probing and failover, ECMP, named
-//! routing tables. Such entries are logged, never silently dropped.
+//! * [`plan`]: config entries to kernel routes (protocol static, metric
+//!   `distance * 16 + 1`, ECMP for several gateways, blackhole/unreachable/prohibit).
+//! * [`probe`]: `check-gateway=ping`, a pure state machine per gateway ([`probe::fsm`])
+//!   and thin ICMP sockets ([`probe::socket`]).
+//! * [`reconcile`]: installs, replaces, withdraws and removes routes.
+//! * [`rpfilter`]: loose reverse-path filtering on WAN and tunnel interfaces.
+//! * [`status`] and [`server`]: `GET /status` on `<run-dir>/routed.sock`, and the table of
+//!   `kith route print`.
+//!
+//! Not here: named routing tables (RouterOS `/routing table`): a route naming one is
+//! logged and ignored; `check-gateway=arp|bfd` are logged and treated as none.
 
-mod plan;
-mod reconcile;
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+pub mod daemon;
+pub mod plan;
+pub mod probe;
+pub mod reconcile;
+pub mod resolve;
+pub mod rpfilter;
+pub mod server;
+pub mod status;
 
-use anyhow::{Result, bail};
-use futures::StreamExt;
-use kith_config::Config;
-use kith_net::{EventGroup, Net};
-use tokio::signal::unix::{SignalKind, signal};
-use tracing::{error, info, warn};
-
+pub use daemon::{Options, run};
 pub use plan::{StaticRoute, Via, static_routes};
 pub use reconcile::Reconciler;
-
-/// How often the kernel is compared with the config even without any event.
-const RESYNC_EVERY: Duration = Duration::from_secs(5);
-/// Events come in bursts (a link going up adds addresses and routes): wait this long.
-const EVENT_SETTLE: Duration = Duration::from_millis(100);
-
-/// Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the config file.
-pub async fn run(config_path: PathBuf) -> Result<()> {
-    let mut config = load(&config_path)?;
-    let net = Net::new()?;
-    if let Err(err) = kith_net::set_ignore_routes_with_linkdown("all", true) {
-        warn!("cannot set ignore_routes_with_linkdown: {err}");
-    }
-    let mut events = kith_net::subscribe(&[
-        EventGroup::Link,
-        EventGroup::Ipv4Address,
-        EventGroup::Ipv6Address,
-        EventGroup::Ipv4Route,
-        EventGroup::Ipv6Route,
-    ])?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut reconciler = Reconciler::default();
-    reconciler.set_config(&config);
-    reconciler.sync(&net).await;
-    info!(
-        "routed: {} static route(s) configured",
-        reconciler.wanted().len()
-    );
-    let mut resync = tokio::time::interval(RESYNC_EVERY);
-    loop {
-        tokio::select! {
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
-            _ = sighup.recv() => {
-                match kith_config::load_file(&config_path) {
-                    Ok(loaded) => {
-                        config = loaded.config;
-                        reconciler.set_config(&config);
-                        info!("routed: config reloaded, {} static route(s)", reconciler.wanted().len());
-                        reconciler.sync(&net).await;
-                    }
-                    Err(diags) => {
-                        for d in &diags { error!("{d}"); }
-                        error!("routed: reload rejected; keeping the running routes");
-                    }
-                }
-            }
-            event = events.next() => {
-                if event.is_none() {
-                    bail!("netlink event stream ended");
-                }
-                tokio::time::sleep(EVENT_SETTLE).await;
-                reconciler.sync(&net).await;
-            }
-            _ = resync.tick() => reconciler.sync(&net).await,
-        }
-    }
-    info!("routed: stopping, removing its routes");
-    reconciler.remove_all(&net).await;
-    Ok(())
-}
-
-fn load(path: &Path) -> Result<Config> {
-    match kith_config::load_file(path) {
-        Ok(loaded) => Ok(loaded.config),
-        Err(diags) => {
-            for d in &diags {
-                error!("{d}");
-            }
-            bail!("{}: the config has errors", path.display())
-        }
-    }
-}
+pub use status::Status;

@@ -5,10 +5,12 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use kith_config::{CheckGateway, Config, Gateway, RouteType};
-use kith_net::{PROTO_STATIC, Route, RouteKind, RouteSource, TABLE_MAIN};
+use kith_net::{NextHop, PROTO_STATIC, Route, RouteKind, RouteSource, TABLE_MAIN};
+
+use crate::probe::ProbeSettings;
 
 /// Where a static route sends its packets, before interface labels are resolved.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Via {
     /// A next-hop address.
     Address(IpAddr),
@@ -16,36 +18,130 @@ pub enum Via {
     Interface(String),
 }
 
-/// One enabled static route of the config.
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Via::Address(a) => a.fmt(f),
+            Via::Interface(i) => f.write_str(i),
+        }
+    }
+}
+
+/// One static route of the config (enabled or not).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StaticRoute {
+    /// Destination prefix.
     pub dst: IpNet,
-    pub via: Option<Via>,
+    /// Next hops, in config order; several make an ECMP route. Empty for blackhole,
+    /// unreachable and prohibit routes.
+    pub gateways: Vec<Via>,
+    /// RouterOS distance.
     pub distance: u8,
+    /// Route type.
     pub kind: RouteKind,
+    /// Kernel table.
     pub table: u32,
+    /// Preferred source address.
     pub pref_src: Option<IpAddr>,
-    pub check_gateway: bool,
+    /// `check-gateway=ping` and its timing; `None` when gateways are not checked.
+    pub check: Option<ProbeSettings>,
+    /// `disabled=yes`: kept for `print`, never installed.
+    pub disabled: bool,
+    /// Free text.
+    pub comment: Option<String>,
+}
+
+/// A next hop with its interface label resolved to an ifindex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResolvedHop {
+    /// Gateway address.
+    pub gateway: Option<IpAddr>,
+    /// Output interface.
+    pub oif: Option<u32>,
+}
+
+/// What the kernel should hold for one static route.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Desired {
+    /// The route; for a multipath route without gateway and interface.
+    pub route: Route,
+    /// Next hops of a multipath (ECMP) route; empty for a single path.
+    pub nexthops: Vec<NextHop>,
 }
 
 impl StaticRoute {
-    /// The kernel route, given the ifindex of `via` when it names an interface.
-    pub fn to_kernel(&self, oif: Option<u32>) -> Route {
+    /// The kernel route through the usable `hops` (those of unreachable gateways left out);
+    /// `None` when a unicast route has no usable hop left (the route is withdrawn).
+    pub fn desired(&self, hops: &[ResolvedHop]) -> Option<Desired> {
         let mut route = Route::new(self.dst)
             .with_protocol(PROTO_STATIC)
-            .with_metric(kith_net::metric(self.distance, RouteSource::Static))
+            .with_metric(self.metric())
             .with_table(self.table)
             .with_kind(self.kind);
-        if let Some(Via::Address(gateway)) = &self.via {
-            route = route.with_gateway(*gateway);
-        }
-        if let Some(oif) = oif {
-            route = route.with_oif(oif);
-        }
         if let Some(src) = self.pref_src {
             route = route.with_pref_src(src);
         }
-        route
+        if self.kind != RouteKind::Unicast {
+            return Some(Desired {
+                route,
+                nexthops: Vec::new(),
+            });
+        }
+        match hops {
+            [] => None,
+            [one] => {
+                route.gateway = one.gateway;
+                route.oif = one.oif;
+                Some(Desired {
+                    route,
+                    nexthops: Vec::new(),
+                })
+            }
+            many => {
+                let mut nexthops: Vec<NextHop> = Vec::new();
+                for hop in many {
+                    let dup = nexthops
+                        .iter()
+                        .any(|n| n.gateway == hop.gateway && n.oif == hop.oif);
+                    if !dup {
+                        nexthops.push(NextHop {
+                            gateway: hop.gateway,
+                            oif: hop.oif,
+                            weight: 1,
+                            linkdown: false,
+                        });
+                    }
+                }
+                if let [one] = nexthops.as_slice() {
+                    route.gateway = one.gateway;
+                    route.oif = one.oif;
+                    nexthops.clear();
+                }
+                Some(Desired { route, nexthops })
+            }
+        }
+    }
+
+    /// The kernel metric: `distance * 16 + 1` (DESIGN, "Kernel routes").
+    pub fn metric(&self) -> u32 {
+        kith_net::metric(self.distance, RouteSource::Static)
+    }
+
+    /// `192.168.42.0/24 distance 10` (and the table when not main): how logs name it.
+    pub fn short(&self) -> String {
+        let mut text = format!("{} distance {}", self.dst, self.distance);
+        if self.table != TABLE_MAIN {
+            text.push_str(&format!(" table {}", self.table));
+        }
+        text
+    }
+
+    /// The gateway addresses that `check-gateway=ping` probes.
+    pub fn probed(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.gateways.iter().filter_map(move |via| match via {
+            Via::Address(a) if self.check.is_some() => Some(*a),
+            _ => None,
+        })
     }
 }
 
@@ -53,10 +149,11 @@ impl fmt::Display for StaticRoute {
     /// `192.168.42.0/24 via 172.16.10.2 distance 10`, as a log line says it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.dst)?;
-        match &self.via {
-            Some(Via::Address(a)) => write!(f, " via {a}")?,
-            Some(Via::Interface(i)) => write!(f, " dev {i}")?,
-            None => write!(f, " {}", self.kind.as_str())?,
+        if self.gateways.is_empty() {
+            write!(f, " {}", self.kind.as_str())?;
+        } else {
+            let list: Vec<String> = self.gateways.iter().map(Via::to_string).collect();
+            write!(f, " via {}", list.join(","))?;
         }
         write!(f, " distance {}", self.distance)?;
         if self.table != TABLE_MAIN {
@@ -66,43 +163,47 @@ impl fmt::Display for StaticRoute {
     }
 }
 
-/// The config's enabled static routes, and a note for each entry that cannot be used.
+/// The config's static routes (disabled ones included, flagged) and a note for each
+/// entry that cannot be used.
 pub fn static_routes(config: &Config) -> (Vec<StaticRoute>, Vec<String>) {
+    let v4 = config.ip.route.iter().map(|r| Common {
+        dst: IpNet::V4(r.dst_address.trunc()),
+        gateways: r.gateway.iter().map(via_of).collect(),
+        distance: r.distance.get(),
+        route_type: r.route_type,
+        table: &r.routing_table,
+        pref_src: r.pref_src.map(IpAddr::V4),
+        check_gateway: r.check_gateway,
+        settings: ProbeSettings {
+            interval: r.check_gateway_interval.get(),
+            threshold: *r.check_gateway_threshold,
+            recovery: *r.check_gateway_recovery,
+        },
+        disabled: r.disabled,
+        comment: r.comment.clone(),
+    });
+    let v6 = config.ipv6.route.iter().map(|r| Common {
+        dst: IpNet::V6(r.dst_address.trunc()),
+        gateways: r.gateway.iter().map(via_of).collect(),
+        distance: r.distance.get(),
+        route_type: r.route_type,
+        table: &r.routing_table,
+        pref_src: None,
+        check_gateway: r.check_gateway,
+        settings: ProbeSettings {
+            interval: r.check_gateway_interval.get(),
+            threshold: *r.check_gateway_threshold,
+            recovery: *r.check_gateway_recovery,
+        },
+        disabled: r.disabled,
+        comment: r.comment.clone(),
+    });
     let mut routes = Vec::new();
     let mut notes = Vec::new();
-    let v4 = config.ip.route.iter().map(|r| {
-        let gateways: Vec<Via> = r.gateway.iter().map(via_of).collect();
-        let common = Common {
-            dst: IpNet::V4(r.dst_address.trunc()),
-            distance: r.distance.get(),
-            route_type: r.route_type,
-            table: &r.routing_table,
-            pref_src: r.pref_src.map(IpAddr::V4),
-            check_gateway: r.check_gateway,
-            disabled: r.disabled,
-        };
-        (common, gateways)
-    });
-    let v6 = config.ipv6.route.iter().map(|r| {
-        let gateways: Vec<Via> = r.gateway.iter().map(via_of).collect();
-        let common = Common {
-            dst: IpNet::V6(r.dst_address.trunc()),
-            distance: r.distance.get(),
-            route_type: r.route_type,
-            table: &r.routing_table,
-            pref_src: None,
-            check_gateway: r.check_gateway,
-            disabled: r.disabled,
-        };
-        (common, gateways)
-    });
-    for (c, gateways) in v4.chain(v6) {
-        if c.disabled {
-            continue;
-        }
+    for c in v4.chain(v6) {
         let Some(table) = table_id(c.table) else {
             notes.push(format!(
-                "route to {}: routing-table `{}` is not supported yet (only main or a number)",
+                "route to {}: routing-table `{}` is not supported (use main or a table number 1..252); ignored",
                 c.dst, c.table
             ));
             continue;
@@ -113,33 +214,49 @@ pub fn static_routes(config: &Config) -> (Vec<StaticRoute>, Vec<String>) {
             RouteType::Unreachable => RouteKind::Unreachable,
             RouteType::Prohibit => RouteKind::Prohibit,
         };
-        if kind == RouteKind::Unicast && gateways.is_empty() {
+        if kind == RouteKind::Unicast && c.gateways.is_empty() {
             notes.push(format!(
                 "route to {}: no gateway and type unicast; ignored",
                 c.dst
             ));
             continue;
         }
-        if gateways.len() > 1 {
-            notes.push(format!(
-                "route to {}: {} gateways (ECMP) are not supported yet; using the first",
-                c.dst,
-                gateways.len()
-            ));
-        }
-        let via = if kind == RouteKind::Unicast {
-            gateways.into_iter().next()
+        let check = match c.check_gateway {
+            CheckGateway::Ping if kind == RouteKind::Unicast => {
+                for via in &c.gateways {
+                    if let Via::Interface(label) = via {
+                        notes.push(format!(
+                            "route to {}: check-gateway=ping probes gateway addresses; interface {label} is used unchecked",
+                            c.dst
+                        ));
+                    }
+                }
+                Some(c.settings)
+            }
+            CheckGateway::None | CheckGateway::Ping => None,
+            other => {
+                notes.push(format!(
+                    "route to {}: check-gateway={other} is not supported (none or ping); gateways are not checked",
+                    c.dst
+                ));
+                None
+            }
+        };
+        let gateways = if kind == RouteKind::Unicast {
+            c.gateways
         } else {
-            None
+            Vec::new()
         };
         routes.push(StaticRoute {
             dst: c.dst,
-            via,
+            gateways,
             distance: c.distance,
             kind,
             table,
             pref_src: c.pref_src,
-            check_gateway: c.check_gateway == CheckGateway::Ping,
+            check,
+            disabled: c.disabled,
+            comment: c.comment,
         });
     }
     (routes, notes)
@@ -147,12 +264,15 @@ pub fn static_routes(config: &Config) -> (Vec<StaticRoute>, Vec<String>) {
 
 struct Common<'a> {
     dst: IpNet,
+    gateways: Vec<Via>,
     distance: u8,
     route_type: RouteType,
     table: &'a str,
     pref_src: Option<IpAddr>,
     check_gateway: CheckGateway,
+    settings: ProbeSettings,
     disabled: bool,
+    comment: Option<String>,
 }
 
 fn via_of<A: Copy + Into<IpAddr>>(gateway: &Gateway<A>) -> Via {
@@ -162,8 +282,9 @@ fn via_of<A: Copy + Into<IpAddr>>(gateway: &Gateway<A>) -> Via {
     }
 }
 
-/// `main` is table 254; a number names a table directly.
-fn table_id(name: &str) -> Option<u32> {
+/// `main` is table 254; a number 1..252 names a table directly. Named tables
+/// (RouterOS `/routing table`) are not supported yet.
+pub fn table_id(name: &str) -> Option<u32> {
     if name == "main" {
         Some(TABLE_MAIN)
     } else {
@@ -172,47 +293,4 @@ fn table_id(name: &str) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str) -> Config {
-        match kith_config::load_str(text, "test.yaml") {
-            Ok(loaded) => loaded.config,
-            Err(diags) => panic!("config does not load: {diags:?}"),
-        }
-    }
-
-    #[test]
-    fn scenario_routes_get_the_distance_ordered_metric() {
-        let config = load(
-            "ip:\n  route:\n    - dst-address: 192.168.42.0/24\n      gateway: 172.16.10.2\n      distance: 10\n      check-gateway: ping\n    - dst-address: 192.168.42.0/24\n      gateway: 172.16.11.2\n      distance: 20\n    - dst-address: 10.9.0.0/16\n      type: blackhole\n    - dst-address: 10.8.0.0/16\n      gateway: 10.0.0.1\n      disabled: yes\n",
-        );
-        let (routes, notes) = static_routes(&config);
-        assert!(notes.is_empty(), "{notes:?}");
-        assert_eq!(routes.len(), 3);
-        let first = routes[0].to_kernel(None);
-        assert_eq!(first.metric, 161);
-        assert_eq!(first.protocol, PROTO_STATIC);
-        assert_eq!(first.gateway, Some("172.16.10.2".parse().unwrap()));
-        assert!(routes[0].check_gateway);
-        assert_eq!(routes[1].to_kernel(None).metric, 321);
-        assert_eq!(routes[2].kind, RouteKind::Blackhole);
-        assert_eq!(routes[2].via, None);
-        assert_eq!(
-            routes[0].to_string(),
-            "192.168.42.0/24 via 172.16.10.2 distance 10"
-        );
-    }
-
-    #[test]
-    fn unsupported_entries_are_noted_not_dropped_silently() {
-        let config = load(
-            "ip:\n  route:\n    - dst-address: 10.1.0.0/16\n      gateway: 10.0.0.1,10.0.0.2\n    - dst-address: 10.2.0.0/16\n      gateway: 10.0.0.1\n      routing-table: vpn\n",
-        );
-        let (routes, notes) = static_routes(&config);
-        assert_eq!(routes.len(), 1);
-        assert_eq!(notes.len(), 2, "{notes:?}");
-        assert!(notes[0].contains("ECMP"));
-        assert!(notes[1].contains("routing-table `vpn`"));
-    }
-}
+mod tests;

@@ -5,8 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cmd_bench;
+mod cmd_bench_failover;
 mod cmd_config;
 mod cmd_lab;
+mod cmd_route;
 mod logging;
 
 /// Kith, a router OS for friends' networks: one YAML config, tunnels, firewall, routes, BGP.
@@ -57,6 +60,19 @@ enum Command {
         /// The config file (the supervisor passes its validated running copy).
         #[arg(long, short)]
         config: PathBuf,
+        /// Runtime state directory: the status socket `routed.sock` goes there.
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+    },
+    /// Static routes of the running router (`kith route print`).
+    Route {
+        #[command(subcommand)]
+        command: cmd_route::RouteCommand,
+    },
+    /// Benchmarks in network namespaces (need root).
+    Bench {
+        #[command(subcommand)]
+        command: cmd_bench::BenchCommand,
     },
     /// Network-namespace labs: the scenario demo and the test harness.
     Lab {
@@ -66,7 +82,7 @@ enum Command {
 }
 
 const DEFAULT_CONFIG: &str = "/etc/kith/config.yaml";
-const DEFAULT_RUN_DIR: &str = "/run/kith";
+pub(crate) const DEFAULT_RUN_DIR: &str = "/run/kith";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -79,7 +95,11 @@ fn main() -> ExitCode {
         } => cmd_config::export(&file, show_sensitive),
         Command::Run { config, run_dir } => run_supervisor(config, run_dir),
         Command::Reload { run_dir } => cmd_config::reload(&run_dir),
-        Command::Routed { config } => block_on(kith_route::run(config)),
+        Command::Routed { config, run_dir } => {
+            block_on(kith_route::run(kith_route::Options { config, run_dir }))
+        }
+        Command::Route { command } => cmd_route::run(command),
+        Command::Bench { command } => cmd_bench::run(command),
         Command::Lab { command } => cmd_lab::run(command),
     };
     match result {

@@ -1,0 +1,22 @@
+//! `kith bench ...`: benchmarks that build their own namespace labs and print tables.
+//! Each benchmark lives in its own `cmd_bench_<name>.rs`; this file only dispatches.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+/// `kith bench ...`.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Outage when a gateway dies: RouterOS timing (10 s, 2 misses) beside the fastest
+    /// `check-gateway-interval` (100 ms), measured with a ping every 10 ms. Needs root.
+    Failover(crate::cmd_bench_failover::Args),
+}
+
+/// Runs a benchmark.
+pub fn run(command: BenchCommand) -> Result<ExitCode> {
+    match command {
+        BenchCommand::Failover(args) => crate::cmd_bench_failover::run(args),
+    }
+}
