@@ -21,6 +21,7 @@ use anyhow::{Context, bail};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::unistd::Pid;
 
+use crate::demo;
 use crate::lab::{BuildOptions, Lab};
 use crate::process::{self, IP};
 use crate::state::{LabState, cleanup_stale};
@@ -39,6 +40,9 @@ pub struct UpOptions {
     /// Start `kith run` in the routers (default); `--no-routers` builds the
     /// namespaces and links only.
     pub start_routers: bool,
+    /// `--check`: run the scenario's checks, print them, tear down, and fail when
+    /// one fails (the demo without a human watching).
+    pub check: bool,
 }
 
 impl Default for UpOptions {
@@ -47,6 +51,7 @@ impl Default for UpOptions {
             name: DEFAULT_LAB_NAME.to_owned(),
             detach: false,
             start_routers: true,
+            check: false,
         }
     }
 }
@@ -102,6 +107,7 @@ pub fn up(file: Option<&Path>, kith_bin: &Path, opts: &UpOptions) -> anyhow::Res
         Err(e) => eprintln!("warning: cleaning up stale labs: {e}"),
     }
     let topology = topology::load_or_scenario(file)?;
+    let scenario = file.is_none();
     let build = BuildOptions {
         name: Some(opts.name.clone()),
         tag: format!(
@@ -114,7 +120,7 @@ pub fn up(file: Option<&Path>, kith_bin: &Path, opts: &UpOptions) -> anyhow::Res
     };
     // Catch Ctrl-C from here on: a signal during the build tears down after it.
     let old = catch_stop_signals();
-    let result = run_up(&topology, &build, opts);
+    let result = run_up(&topology, &build, opts, scenario);
     restore_signals(old);
     result
 }
@@ -123,11 +129,26 @@ fn run_up(
     topology: &topology::Topology,
     build: &BuildOptions,
     opts: &UpOptions,
+    scenario: bool,
 ) -> anyhow::Result<()> {
     let lab =
         Lab::build(topology, build).with_context(|| format!("cannot build lab `{}`", opts.name))?;
     wait_router_addresses(&lab, Duration::from_secs(5));
     print!("{}", summary(&lab.state()));
+    if scenario && opts.start_routers && !STOP.load(Ordering::SeqCst) {
+        println!("checking the scenario (routers get up to 30 s to come up) ...");
+        let results = demo::scenario_checks(&lab);
+        print!("{}", demo::render(&results));
+        if opts.check {
+            let failed = results.iter().filter(|r| !r.ok).count();
+            lab.teardown().context("tearing down")?;
+            println!("lab {} removed", opts.name);
+            if failed > 0 {
+                bail!("{failed} scenario check(s) failed");
+            }
+            return Ok(());
+        }
+    }
     let name_opt = if opts.name == DEFAULT_LAB_NAME {
         String::new()
     } else {

@@ -24,6 +24,7 @@
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod demo;
 mod error;
 mod lab;
 mod process;

@@ -16,6 +16,7 @@ fn up_detached_then_status_exec_and_down() {
         name: name.clone(),
         detach: true,
         start_routers: false,
+        check: false,
     };
     // The kith binary is not started (start_routers: false); any path will do.
     cli::up(None, Path::new("/nonexistent/kith"), &opts).unwrap();
@@ -78,6 +79,7 @@ fn up_reports_topology_errors_with_location() {
         name: format!("ke{}", std::process::id()),
         detach: true,
         start_routers: false,
+        check: false,
     };
     let err = cli::up(Some(&path), Path::new("/nonexistent/kith"), &opts).unwrap_err();
     let shown = format!("{err:#}");
@@ -97,6 +99,7 @@ fn helper_up_in_the_foreground() {
         name,
         detach: false,
         start_routers: false,
+        check: false,
     };
     cli::up(None, Path::new("/nonexistent/kith"), &opts).unwrap();
     println!("HELPER DONE");

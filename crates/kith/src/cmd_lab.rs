@@ -24,6 +24,9 @@ pub enum LabCommand {
         /// Build namespaces and links only; do not start `kith run` in the routers.
         #[arg(long)]
         no_routers: bool,
+        /// Run the scenario's checks, print them, remove the lab; exit 1 if one fails.
+        #[arg(long, conflicts_with = "detach")]
+        check: bool,
     },
     /// Show the lab's nodes, namespaces, processes and routes.
     Status {
@@ -56,12 +59,14 @@ pub fn run(command: LabCommand) -> Result<ExitCode> {
             name,
             detach,
             no_routers,
+            check,
         } => {
             let kith_bin = std::env::current_exe()?;
             let opts = UpOptions {
                 name,
                 detach,
                 start_routers: !no_routers,
+                check,
             };
             cli::up(file.as_deref(), &kith_bin, &opts)?;
         }

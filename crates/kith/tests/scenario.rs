@@ -53,3 +53,39 @@ fn nas_home_and_nas_remi_reach_each_other() {
         .unwrap();
     assert!(tr.contains("via 192.0.2.1"), "{tr}");
 }
+
+/// The main job of the README, as a user runs it without watching: `kith lab up --check`
+/// builds the embedded scenario, runs its checks, removes the lab, and exits 0.
+#[test]
+fn lab_up_check_runs_the_demo_and_cleans_up() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root (CAP_NET_ADMIN) to create network namespaces; run it as root"
+    );
+    let name = format!("kd{}", std::process::id());
+    let out = std::process::Command::new(KITH)
+        .args(["lab", "up", "--check", "--name", &name])
+        .output()
+        .expect("kith lab up --check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("[ ok ] NAS 192.168.0.2 reaches NAS 192.168.42.42"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[ ok ] NAS 192.168.42.42 reaches NAS 192.168.0.2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("lab {name} removed")), "{stdout}");
+    let netns = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip netns list");
+    let left = String::from_utf8_lossy(&netns.stdout);
+    assert!(
+        !left.lines().any(|l| l.starts_with(&format!("{name}-"))),
+        "namespaces left: {left}"
+    );
+}
