@@ -20,3 +20,5 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== leftovers"
 bash ci/check-leftovers.sh
+echo "== fuzz (bounded)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash ci/fuzz.sh
