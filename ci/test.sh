@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every Kith test: installs system packages, checks format and lints, then runs
-# the whole test suite (unit, namespace and lab integration tests). Needs root: the
-# namespace tests create network namespaces and fail (never skip) without it.
+# Runs every Kith test: installs system packages, checks format and lints, runs each fuzz
+# target for a bounded time, then the whole test suite (unit, namespace and lab
+# integration tests) and checks that nothing was left behind. Needs root: the namespace
+# tests create network namespaces and fail (never skip) without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,9 +17,15 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
-cargo test --workspace --locked
-echo "== leftovers"
-bash ci/check-leftovers.sh
 echo "== fuzz (bounded)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash ci/fuzz.sh
+echo "== cargo test"
+mkdir -p target
+log=target/ci-test.log
+status=0
+cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+echo "== leftovers"
+bash ci/check-leftovers.sh || status=1
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
