@@ -9,3 +9,5 @@
 
 pub mod codec;
 pub mod fsm;
+pub mod policy;
+pub mod rib;

@@ -1,0 +1,65 @@
+//! Routing tables: Adj-RIB-In (everything received, before filters, so a filter change
+//! re-evaluates without asking the peer), Loc-RIB with best path selection, Adj-RIB-Out
+//! per peer, and the [`Rib`] engine that turns session events into UPDATEs to send and
+//! kernel route changes. Pure: no I/O, no clock.
+
+mod best;
+mod engine;
+mod export;
+mod intern;
+mod table;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use crate::codec::PathAttributes;
+
+pub use best::{BestConfig, DEFAULT_LOCAL_PREF, compare};
+pub use engine::{
+    Instance, KernelChange, Output, PeerSpec, Rib, RouteStatus, RouteView, SessionInfo,
+};
+pub use intern::Interner;
+pub use table::LocRib;
+
+/// A peer's number inside the daemon.
+pub type PeerId = u32;
+
+/// Where a path comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// This router (`routing/bgp/network`, redistribution).
+    Local,
+    /// A peer.
+    Peer(PeerId),
+}
+
+/// One path to a prefix in the Loc-RIB (after the in-filter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    /// Where it comes from.
+    pub source: Source,
+    /// Its attributes (interned).
+    pub attrs: Arc<PathAttributes>,
+    /// The gateway (unspecified for local paths).
+    pub next_hop: IpAddr,
+    /// IPv6 link-local next hop, when the peer sent one.
+    pub link_local: Option<Ipv6Addr>,
+    /// RouterOS distance: eBGP 20, iBGP 200, or `set-distance`.
+    pub distance: u8,
+    /// The peer's address (unspecified for local paths).
+    pub peer_addr: IpAddr,
+    /// The peer's BGP identifier (own for local paths).
+    pub peer_id: Ipv4Addr,
+    /// Learnt over eBGP.
+    pub ebgp: bool,
+    /// Learnt from a route-reflector client.
+    pub from_rr_client: bool,
+}
+
+impl Path {
+    /// Whether this router originates the path.
+    #[must_use]
+    pub fn is_local(&self) -> bool {
+        self.source == Source::Local
+    }
+}
