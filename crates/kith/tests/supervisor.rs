@@ -253,3 +253,64 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A bridge with the NIC as its port carries the LAN address; a VLAN, which this kernel
+/// cannot create (no 8021q), is reported clearly and the rest of the config still applies.
+#[test]
+fn run_creates_bridges_and_reports_what_the_kernel_lacks() {
+    require_root();
+    let lab = Lab::new("sup-bridge").expect("create lab");
+    lab.add_node("r", NodeKind::Router).expect("node r");
+    lab.add_node("h", NodeKind::Host).expect("node h");
+    lab.add_link(
+        ("r", "eth0", None),
+        ("h", "eth0", Some("10.9.0.2/24".parse().unwrap())),
+    )
+    .expect("link");
+    let config = "\
+interface:
+  ethernet:
+    - name: lan-port
+      default-name: eth0
+  bridge:
+    add:
+      - name: bridge-lan-with-a-long-label
+    port:
+      - bridge: bridge-lan-with-a-long-label
+        interface: lan-port
+  vlan:
+    - name: vlan832-orange-internet
+      vlan-id: 832
+      interface: lan-port
+ip:
+  address:
+    - address: 10.9.0.1/24
+      interface: bridge-lan-with-a-long-label
+";
+    let path = lab.write_router_config("r", config).expect("config");
+    lab.start_router("r", Path::new(KITH), &path, &[])
+        .expect("start kith run");
+    lab.wait_ping("h", "10.9.0.1", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", lab.log("r", "kith")));
+    let bridge = lab
+        .exec_ok(
+            "r",
+            &["ip", "-d", "link", "show", "bridge-lan-with-a-long-label"],
+        )
+        .unwrap();
+    assert!(bridge.contains("bridge"), "{bridge}");
+    assert!(
+        bridge.contains("altname bridge-lan-with-a-long-label"),
+        "{bridge}"
+    );
+    let port = lab.exec_ok("r", &["ip", "link", "show", "eth0"]).unwrap();
+    assert!(port.contains("master "), "eth0 is a bridge port: {port}");
+    wait_log(&lab, "vlan error logged", |log| {
+        log.contains("interface vlan832-orange-internet: cannot create vlan")
+    });
+    let log = lab.log("r", "kith");
+    assert!(
+        log.contains("8021q"),
+        "the log names the missing module: {log}"
+    );
+}
