@@ -11,4 +11,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod codec;
+pub mod crypto;
 pub mod fsm;
+pub mod pki;
+pub mod session;

@@ -287,7 +287,10 @@ mod tests {
         assert_eq!(r.on_message(0, Opcode::ControlV1, b"a"), Received::New);
         let got: Vec<Vec<u8>> = r.take_in_order().into_iter().map(|(_, p)| p).collect();
         assert_eq!(got, [b"a".to_vec(), b"b".to_vec()]);
-        assert_eq!(r.on_message(0, Opcode::ControlV1, b"a"), Received::Duplicate);
+        assert_eq!(
+            r.on_message(0, Opcode::ControlV1, b"a"),
+            Received::Duplicate
+        );
         assert!(r.take_in_order().is_empty());
         assert_eq!(r.take_acks().as_slice(), &[1, 0]);
         assert_eq!(
