@@ -11,3 +11,8 @@ pub mod codec;
 pub mod fsm;
 pub mod policy;
 pub mod rib;
+pub mod status;
+
+mod io;
+
+pub use io::{BGP_PORT, BgpConfig, DaemonError, Options, PeerConfig, run};

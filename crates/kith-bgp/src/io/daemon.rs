@@ -1,0 +1,645 @@
+//! The daemon loop: accepts connections, runs one task per peer, feeds the RIB engine,
+//! sends its UPDATEs and kernel changes on, follows the kernel (networks, links) and
+//! reloads the config on SIGHUP without resetting sessions for filter changes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use futures::StreamExt;
+use ipnet::IpNet;
+use kith_net::{
+    AddressInfo, EventGroup, Net, NetEvent, PROTO_BGP, PROTO_KERNEL, PROTO_STATIC, RouteFilter,
+};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::codec::{Family, Message};
+use crate::fsm::State;
+use crate::rib::{Output, PeerId, Rib, RouteStatus, SessionInfo};
+use crate::status::{PeerStatus, RouteStatusView, Status};
+
+use super::config::{BgpConfig, PeerConfig};
+use super::kernel::KernelRequest;
+use super::session::{self, FromSession, ToSession};
+use super::status_server::StatusRequest;
+use super::{DaemonError, Options};
+
+/// Kernel events come in bursts: wait this long before re-reading the routes.
+const SETTLE: Duration = Duration::from_millis(100);
+/// Re-read the kernel routes this often even without events.
+const RESYNC: Duration = Duration::from_secs(10);
+
+struct Peer {
+    cfg: PeerConfig,
+    tx: mpsc::UnboundedSender<ToSession>,
+    state: State,
+    last_error: Option<String>,
+    up_since: Option<Instant>,
+    established_count: u64,
+    hold: Option<(u16, u16)>,
+    route_refresh: bool,
+    families: Vec<Family>,
+    /// Interface and local address of the Established session (fast fallover).
+    link: Option<(u32, IpAddr)>,
+    eor_logged: bool,
+    /// The peer's graceful restart time (helper mode keeps its routes that long).
+    restart_time: Option<u16>,
+}
+
+pub(crate) struct Daemon {
+    opts: Options,
+    cfg: BgpConfig,
+    rib: Rib,
+    peers: HashMap<PeerId, Peer>,
+    ids: HashMap<String, PeerId>,
+    from_sessions_tx: mpsc::UnboundedSender<FromSession>,
+    kernel: mpsc::UnboundedSender<KernelRequest>,
+    net: Net,
+    originated: BTreeSet<IpNet>,
+    stale_until: HashMap<PeerId, Instant>,
+}
+
+impl Daemon {
+    pub(crate) async fn run(
+        opts: Options,
+        cfg: BgpConfig,
+        ids: HashMap<String, PeerId>,
+    ) -> Result<(), DaemonError> {
+        let net = Net::new()?;
+        let mut events = kith_net::subscribe(&[
+            EventGroup::Link,
+            EventGroup::Ipv4Address,
+            EventGroup::Ipv6Address,
+            EventGroup::Ipv4Route,
+            EventGroup::Ipv6Route,
+        ])?;
+        let listener = listen(opts.port).await?;
+        let (kernel, kernel_rx) = mpsc::unbounded_channel();
+        let kernel_task = if opts.install_routes {
+            Some(tokio::spawn(super::kernel::run(net.clone(), kernel_rx)))
+        } else {
+            drop(kernel_rx);
+            None
+        };
+        let (status_tx, mut status_rx) = mpsc::unbounded_channel::<StatusRequest>();
+        if let Some(dir) = &opts.run_dir {
+            std::fs::create_dir_all(dir).map_err(|e| DaemonError::Io {
+                what: format!("create {}", dir.display()),
+                source: e,
+            })?;
+            let path = dir.join(crate::status::SOCKET_NAME);
+            let l = super::status_server::bind(&path).map_err(|e| DaemonError::Io {
+                what: format!("bind {}", path.display()),
+                source: e,
+            })?;
+            tokio::spawn(super::status_server::serve(l, status_tx));
+        }
+        let (from_sessions_tx, mut from_sessions) = mpsc::unbounded_channel();
+        let rib = Rib::new(cfg.instance.clone(), cfg.chains.clone());
+        let mut d = Daemon {
+            opts,
+            cfg,
+            rib,
+            peers: HashMap::new(),
+            ids,
+            from_sessions_tx,
+            kernel,
+            net,
+            originated: BTreeSet::new(),
+            stale_until: HashMap::new(),
+        };
+        info!(
+            "bgpd: AS {} router-id {}, {} peer(s), {} network(s)",
+            d.cfg.instance.local_as,
+            d.cfg.instance.router_id,
+            d.cfg.peers.len(),
+            d.cfg.networks.len()
+        );
+        for p in d.cfg.peers.clone() {
+            d.add_peer(p);
+        }
+        d.sync_local().await;
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sigint = signal(SignalKind::interrupt())?;
+        let mut sighup = signal(SignalKind::hangup())?;
+        let mut resync = tokio::time::interval(RESYNC);
+        let mut sync_at: Option<Instant> = None;
+        loop {
+            let stale_at = d.stale_until.values().min().copied();
+            tokio::select! {
+                _ = sigterm.recv() => break,
+                _ = sigint.recv() => break,
+                _ = sighup.recv() => d.reload().await,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, addr)) => d.incoming(stream, addr),
+                    Err(e) => warn!("bgpd: accept failed: {e}"),
+                },
+                Some(event) = from_sessions.recv() => d.session_event(event).await,
+                Some(reply) = status_rx.recv() => { let _ = reply.send(d.status()); }
+                event = events.next() => match event {
+                    Some(event) => {
+                        if d.link_event(&event).await {
+                            sync_at.get_or_insert(Instant::now() + SETTLE);
+                        }
+                    }
+                    None => return Err(DaemonError::Events),
+                },
+                () = sleep_until(sync_at) => { sync_at = None; d.sync_local().await; }
+                () = sleep_until(stale_at) => d.sweep_expired_stale(),
+                _ = resync.tick() => d.sync_local().await,
+            }
+        }
+        info!("bgpd: stopping, closing sessions and removing its routes");
+        for peer in d.peers.values() {
+            let _ = peer.tx.send(ToSession::Stop);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Some(task) = kernel_task {
+            let (tx, rx) = oneshot::channel();
+            let _ = d.kernel.send(KernelRequest::Shutdown(tx));
+            let _ = tokio::time::timeout(Duration::from_secs(10), rx).await;
+            task.abort();
+        }
+        if let Some(dir) = &d.opts.run_dir {
+            let _ = std::fs::remove_file(dir.join(crate::status::SOCKET_NAME));
+        }
+        Ok(())
+    }
+
+    fn add_peer(&mut self, cfg: PeerConfig) {
+        let id = cfg.spec.id;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(session::run(
+            id,
+            cfg.clone(),
+            rx,
+            self.from_sessions_tx.clone(),
+        ));
+        let out = self.rib.set_peer(cfg.spec.clone());
+        self.peers.insert(
+            id,
+            Peer {
+                cfg,
+                tx,
+                state: State::Idle,
+                last_error: None,
+                up_since: None,
+                established_count: 0,
+                hold: None,
+                route_refresh: false,
+                families: Vec::new(),
+                link: None,
+                eor_logged: false,
+                restart_time: None,
+            },
+        );
+        self.dispatch(out);
+    }
+
+    fn incoming(&mut self, stream: tokio::net::TcpStream, addr: SocketAddr) {
+        let ip = addr.ip().to_canonical();
+        match self.peers.values().find(|p| p.cfg.spec.address == ip) {
+            Some(peer) => {
+                let _ = peer.tx.send(ToSession::Incoming(stream));
+            }
+            None => info!("bgpd: refused a connection from {ip}: no peer has that address"),
+        }
+    }
+
+    async fn session_event(&mut self, event: FromSession) {
+        match event {
+            FromSession::State {
+                id,
+                state,
+                last_error,
+            } => {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.state = state;
+                    if last_error.is_some() {
+                        p.last_error = last_error;
+                    }
+                }
+            }
+            FromSession::Up {
+                id,
+                negotiated,
+                local,
+            } => {
+                let info = self.session_info(&negotiated, local).await;
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.up_since = Some(Instant::now());
+                    p.established_count += 1;
+                    p.hold = Some((negotiated.hold_time, negotiated.keepalive));
+                    p.route_refresh = negotiated.route_refresh;
+                    p.families = negotiated.families.clone();
+                    p.link = info.1;
+                    p.eor_logged = false;
+                    p.restart_time = negotiated.peer_restart_time;
+                }
+                self.stale_until.remove(&id);
+                let out = self.rib.peer_up(id, info.0);
+                self.dispatch(out);
+            }
+            FromSession::Down { id, reason } => {
+                let mut keep = None;
+                if reason.connection_lost {
+                    keep = self.rib_restart_time(id);
+                }
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.up_since = None;
+                    p.link = None;
+                    p.last_error = Some(reason.text.clone());
+                }
+                if let Some(secs) = keep {
+                    info!(
+                        "bgpd: keeping the routes of {} as stale for {secs} s (graceful restart)",
+                        self.name(id)
+                    );
+                    self.stale_until
+                        .insert(id, Instant::now() + Duration::from_secs(u64::from(secs)));
+                }
+                let out = self.rib.peer_down(id, keep.is_some());
+                self.dispatch(out);
+            }
+            FromSession::Message { id, message } => match message {
+                Message::Update(update) => {
+                    let eor = update.end_of_rib().is_some();
+                    let out = self.rib.receive(id, &update);
+                    if eor {
+                        self.log_end_of_rib(id);
+                    }
+                    self.dispatch(out);
+                }
+                Message::RouteRefresh { afi, safi } => {
+                    if let Some(family) = Family::from_afi_safi(afi, safi) {
+                        let out = self.rib.refresh(id, family);
+                        self.dispatch(out);
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+
+    fn rib_restart_time(&self, id: PeerId) -> Option<u16> {
+        self.peers
+            .get(&id)
+            .and_then(|p| p.restart_time)
+            .filter(|t| *t > 0)
+    }
+
+    fn log_end_of_rib(&mut self, id: PeerId) {
+        let (received, accepted, _) = self.rib.counters(id);
+        if let Some(p) = self.peers.get_mut(&id) {
+            if !p.eor_logged {
+                p.eor_logged = true;
+                info!(
+                    "peer {} ({}) Established, {received} prefixes received, {accepted} accepted",
+                    p.cfg.spec.name, p.cfg.spec.address
+                );
+            }
+        }
+    }
+
+    fn name(&self, id: PeerId) -> String {
+        self.peers
+            .get(&id)
+            .map(|p| p.cfg.spec.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn sweep_expired_stale(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<PeerId> = self
+            .stale_until
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.stale_until.remove(&id);
+            let out = self.rib.sweep_stale(id, None);
+            self.dispatch(out);
+        }
+    }
+
+    /// Own addresses for next-hop-self, and the interface for fast fallover.
+    async fn session_info(
+        &self,
+        negotiated: &crate::fsm::Negotiated,
+        local: SocketAddr,
+    ) -> (SessionInfo, Option<(u32, IpAddr)>) {
+        let local_ip = local.ip().to_canonical();
+        let addrs: Vec<AddressInfo> = self.net.addresses(None).await.unwrap_or_default();
+        let index = addrs.iter().find(|a| a.ip() == local_ip).map(|a| a.index);
+        let on_link = |pred: &dyn Fn(&AddressInfo) -> bool| {
+            addrs
+                .iter()
+                .filter(|a| Some(a.index) == index)
+                .find(|a| pred(a))
+                .map(AddressInfo::ip)
+        };
+        let local_v4 = match local_ip {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => on_link(&|a| a.ip().is_ipv4()).and_then(|ip| match ip {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            }),
+        };
+        let v6 = |want_ll: bool| {
+            on_link(&|a| matches!(a.ip(), IpAddr::V6(v) if v.is_unicast_link_local() == want_ll))
+                .and_then(|ip| match ip {
+                    IpAddr::V6(a) => Some(a),
+                    IpAddr::V4(_) => None::<Ipv6Addr>,
+                })
+        };
+        let local_v6 = match local_ip {
+            IpAddr::V6(a) if !a.is_unicast_link_local() => Some(a),
+            _ => v6(false),
+        };
+        let info = SessionInfo {
+            negotiated: negotiated.clone(),
+            local_v4,
+            local_v6,
+            link_local: v6(true),
+        };
+        (info, index.map(|i| (i, local_ip)))
+    }
+
+    fn dispatch(&mut self, out: Output) {
+        for (id, bytes) in out.messages {
+            if let Some(p) = self.peers.get(&id) {
+                let _ = p.tx.send(ToSession::Send(bytes));
+            }
+        }
+        if !out.kernel.is_empty() {
+            let _ = self.kernel.send(KernelRequest::Apply(out.kernel));
+        }
+        for (id, n) in out.resets {
+            if let Some(p) = self.peers.get(&id) {
+                warn!(
+                    "peer {} ({}): prefix limit {} exceeded, session reset",
+                    p.cfg.spec.name,
+                    p.cfg.spec.address,
+                    p.cfg.spec.max_prefix.unwrap_or(0)
+                );
+                let _ =
+                    p.tx.send(ToSession::Reset(Some(n), p.cfg.max_prefix_restart));
+            }
+        }
+    }
+
+    /// Fast fallover on link and address events; tells whether routes may have changed.
+    async fn link_event(&mut self, event: &NetEvent) -> bool {
+        let gone: Option<(Option<u32>, Option<IpAddr>)> = match event {
+            NetEvent::LinkChanged(l) if !l.up || !l.carrier => Some((Some(l.index), None)),
+            NetEvent::LinkRemoved { index, .. } => Some((Some(*index), None)),
+            NetEvent::AddressRemoved(a) => Some((None, Some(a.ip()))),
+            _ => None,
+        };
+        if let Some((index, addr)) = gone {
+            for p in self.peers.values() {
+                let Some((link, local)) = p.link else {
+                    continue;
+                };
+                if index == Some(link) || addr == Some(local) {
+                    info!(
+                        "peer {} ({}): its interface went down, resetting the session (fast fallover)",
+                        p.cfg.spec.name, p.cfg.spec.address
+                    );
+                    let _ = p.tx.send(ToSession::Reset(None, Some(Duration::ZERO)));
+                }
+            }
+        }
+        matches!(
+            event,
+            NetEvent::RouteAdded(_)
+                | NetEvent::RouteRemoved(_)
+                | NetEvent::Overrun
+                | NetEvent::LinkChanged(_)
+        )
+    }
+
+    /// Announces the networks whose route exists (or that need none), and what
+    /// redistribution asks for; withdraws the rest.
+    async fn sync_local(&mut self) {
+        let routes = match self.net.routes(&RouteFilter::main()).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!("bgpd: cannot read the kernel routes: {e}");
+                return;
+            }
+        };
+        let present: BTreeSet<IpNet> = routes
+            .iter()
+            .filter(|r| r.route.protocol != PROTO_BGP && !r.linkdown)
+            .map(|r| r.route.dst)
+            .collect();
+        let mut want: BTreeSet<IpNet> = self
+            .cfg
+            .networks
+            .iter()
+            .filter(|(net, sync)| !sync || present.contains(net))
+            .map(|(net, _)| *net)
+            .collect();
+        for r in &routes {
+            let dst = r.route.dst;
+            let usable = !r.linkdown
+                && !dst.addr().is_multicast()
+                && !is_link_local(&dst)
+                && !dst.addr().is_loopback();
+            let connected = self.cfg.redistribute_connected && r.route.protocol == PROTO_KERNEL;
+            let statics = self.cfg.redistribute_static && r.route.protocol == PROTO_STATIC;
+            if usable && (connected || statics) {
+                want.insert(dst);
+            }
+        }
+        let add: Vec<IpNet> = want.difference(&self.originated).copied().collect();
+        let remove: Vec<IpNet> = self.originated.difference(&want).copied().collect();
+        for net in add {
+            info!("bgpd: announcing {net}");
+            let out = self.rib.set_local(net, true);
+            self.dispatch(out);
+        }
+        for net in remove {
+            info!("bgpd: withdrawing {net} (its route is gone)");
+            let out = self.rib.set_local(net, false);
+            self.dispatch(out);
+        }
+        self.originated = want;
+    }
+
+    async fn reload(&mut self) {
+        let Some(path) = self.opts.config.clone() else {
+            return;
+        };
+        let fallback = self.cfg.instance.router_id;
+        let ids = &mut self.ids;
+        let new = match super::load(&path, fallback, ids) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                warn!(
+                    "bgpd: reload: the config has no BGP instance any more; keeping the running one"
+                );
+                return;
+            }
+            Err(e) => {
+                error!("bgpd: reload rejected, keeping the running config: {e}");
+                return;
+            }
+        };
+        info!("bgpd: config reloaded");
+        let out = self
+            .rib
+            .reconfigure(new.instance.clone(), new.chains.clone());
+        self.dispatch(out);
+        let old_peers: HashMap<PeerId, PeerConfig> = self
+            .peers
+            .iter()
+            .map(|(id, p)| (*id, p.cfg.clone()))
+            .collect();
+        for cfg in &new.peers {
+            let id = cfg.spec.id;
+            match old_peers.get(&id) {
+                None => self.add_peer(cfg.clone()),
+                Some(old) if cfg.needs_restart(old) || cfg.disabled != old.disabled => {
+                    info!(
+                        "peer {} ({}): session settings changed, restarting it",
+                        cfg.spec.name, cfg.spec.address
+                    );
+                    if let Some(p) = self.peers.remove(&id) {
+                        let _ = p.tx.send(ToSession::Stop);
+                    }
+                    let out = self.rib.peer_down(id, false);
+                    self.dispatch(out);
+                    self.add_peer(cfg.clone());
+                }
+                Some(old) => {
+                    let in_changed = cfg.spec.in_filter != old.spec.in_filter;
+                    let out = self.rib.set_peer(cfg.spec.clone());
+                    self.dispatch(out);
+                    if let Some(p) = self.peers.get_mut(&id) {
+                        p.cfg = cfg.clone();
+                        if in_changed && p.route_refresh && p.up_since.is_some() {
+                            // The Adj-RIB-In already has everything; the refresh makes
+                            // sure nothing the peer holds back is missed.
+                            let ctx = crate::codec::DecodeContext::default();
+                            for f in &p.families {
+                                let _ = p.tx.send(ToSession::Send(
+                                    Message::route_refresh(*f).to_bytes(&ctx),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let removed: Vec<PeerId> = old_peers
+            .keys()
+            .filter(|id| !new.peers.iter().any(|p| p.spec.id == **id))
+            .copied()
+            .collect();
+        for id in removed {
+            if let Some(p) = self.peers.remove(&id) {
+                info!(
+                    "peer {} ({}) removed from the config",
+                    p.cfg.spec.name, p.cfg.spec.address
+                );
+                let _ = p.tx.send(ToSession::Stop);
+            }
+            let out = self.rib.remove_peer(id);
+            self.dispatch(out);
+        }
+        self.cfg = new;
+        self.sync_local().await;
+    }
+
+    fn status(&self) -> Status {
+        let mut peers: Vec<PeerStatus> = self
+            .cfg
+            .peers
+            .iter()
+            .filter_map(|c| self.peers.get(&c.spec.id))
+            .map(|p| {
+                let (received, accepted, advertised) = self.rib.counters(p.cfg.spec.id);
+                PeerStatus {
+                    name: p.cfg.spec.name.clone(),
+                    remote_address: p.cfg.spec.address.to_string(),
+                    remote_as: p.cfg.spec.remote_as,
+                    state: p.state.as_str().to_string(),
+                    uptime_secs: p.up_since.map(|t| t.elapsed().as_secs()).unwrap_or(0),
+                    prefixes_received: received,
+                    prefixes_accepted: accepted,
+                    prefixes_advertised: advertised,
+                    established_count: p.established_count,
+                    last_error: p.last_error.clone(),
+                    hold_time: p.hold.map(|h| h.0),
+                    keepalive_time: p.hold.map(|h| h.1),
+                    disabled: p.cfg.disabled,
+                }
+            })
+            .collect();
+        peers.sort_by(|a, b| a.name.cmp(&b.name));
+        let routes = self
+            .rib
+            .routes()
+            .into_iter()
+            .map(|r| RouteStatusView {
+                dst_address: r.dst_address,
+                gateway: r.gateway,
+                distance: r.distance,
+                as_path: r.as_path,
+                local_pref: r.local_pref,
+                med: r.med,
+                origin: r.origin.to_string(),
+                communities: r.communities,
+                large_communities: r.large_communities,
+                received_from: r.received_from,
+                active: r.active,
+                status: match r.status {
+                    RouteStatus::Accepted => "accepted".into(),
+                    RouteStatus::Filtered(action) => format!("filtered: {action}"),
+                    RouteStatus::Loop => "loop".into(),
+                    RouteStatus::Malformed => "malformed".into(),
+                },
+            })
+            .collect();
+        Status {
+            local_as: self.cfg.instance.local_as,
+            router_id: self.cfg.instance.router_id.to_string(),
+            peers,
+            routes,
+        }
+    }
+}
+
+fn is_link_local(net: &IpNet) -> bool {
+    match net.addr() {
+        IpAddr::V6(a) => a.is_unicast_link_local(),
+        IpAddr::V4(a) => a.is_link_local(),
+    }
+}
+
+async fn listen(port: u16) -> Result<TcpListener, DaemonError> {
+    let any6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+    match TcpListener::bind(any6).await {
+        Ok(l) => Ok(l),
+        Err(_) => TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port))
+            .await
+            .map_err(|e| DaemonError::Io {
+                what: format!("listen on port {port}"),
+                source: e,
+            }),
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
