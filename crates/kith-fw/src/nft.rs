@@ -157,7 +157,11 @@ impl Nft {
                 Waited::Timeout => ApplyError::Timeout(self.timeout),
                 Waited::Io(source) => ApplyError::Io { program, source },
             })?;
-        if self.netns.is_some() && out.status.code() == Some(255) && out.stderr.contains("exec of")
+        // `ip netns exec` says so when it cannot run the program.
+        if self.netns.is_some()
+            && !out.status.success()
+            && out.stderr.starts_with("exec of")
+            && out.stderr.contains("No such file or directory")
         {
             return Err(ApplyError::NftMissing {
                 program: self.program.display().to_string(),

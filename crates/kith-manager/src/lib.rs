@@ -5,6 +5,7 @@
 
 mod apply;
 mod children;
+mod firewall;
 mod supervisor;
 
 pub use children::{ChildSpec, Children, describe_exit};

@@ -12,6 +12,7 @@ use tracing::{error, info, warn};
 
 use crate::apply;
 use crate::children::{ChildSpec, Children};
+use crate::firewall;
 
 /// Where `kith run` finds its config and keeps its runtime state.
 #[derive(Clone, Debug)]
@@ -56,6 +57,7 @@ pub async fn run(opts: Options) -> Result<()> {
     );
 
     let net = kith_net::Net::new().context("cannot open rtnetlink")?;
+    firewall::apply_firewall(&net, &config, &opts.config).await;
     apply::apply(&net, None, &config).await;
 
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -73,6 +75,7 @@ pub async fn run(opts: Options) -> Result<()> {
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => {
                 if let Some(new) = reload(&opts).await {
+                    firewall::apply_firewall(&net, &new, &opts.config).await;
                     apply::apply(&net, Some(&config), &new).await;
                     config = new;
                     children.signal_all(Signal::SIGHUP);

@@ -12,11 +12,15 @@ pub enum BenchCommand {
     /// Outage when a gateway dies: RouterOS timing (10 s, 2 misses) beside the fastest
     /// `check-gateway-interval` (100 ms), measured with a ping every 10 ms. Needs root.
     Failover(crate::cmd_bench_failover::Args),
+    /// Firewall: load + compile + apply of 1,000 and 10,000 generated rules beside
+    /// `nft -f` of the same ruleset text alone. Needs root.
+    Fw(crate::cmd_bench_fw::Args),
 }
 
 /// Runs a benchmark.
 pub fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Failover(args) => crate::cmd_bench_failover::run(args),
+        BenchCommand::Fw(args) => crate::cmd_bench_fw::run(args),
     }
 }

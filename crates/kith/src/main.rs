@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 
 mod cmd_bench;
 mod cmd_bench_failover;
+mod cmd_bench_fw;
 mod cmd_config;
+mod cmd_fw;
 mod cmd_lab;
 mod cmd_route;
 mod logging;
@@ -69,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd_route::RouteCommand,
     },
+    /// The firewall: print or apply the nftables ruleset compiled from a config.
+    Fw {
+        #[command(subcommand)]
+        command: cmd_fw::FwCommand,
+    },
     /// Benchmarks in network namespaces (need root).
     Bench {
         #[command(subcommand)]
@@ -99,6 +106,7 @@ fn main() -> ExitCode {
             block_on(kith_route::run(kith_route::Options { config, run_dir }))
         }
         Command::Route { command } => cmd_route::run(command),
+        Command::Fw { command } => cmd_fw::run(command),
         Command::Bench { command } => cmd_bench::run(command),
         Command::Lab { command } => cmd_lab::run(command),
     };

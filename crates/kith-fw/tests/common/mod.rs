@@ -1,6 +1,8 @@
 //! Shared test helpers: root and nft checks, config loading, namespaces with nft.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cases;
+
 use std::path::{Path, PathBuf};
 
 use kith_config::Config;
