@@ -27,7 +27,7 @@ pub struct Options {
 
 /// The daemons that exist today, in start order. Each is
 /// `kith <name> --config <running> --run-dir <run-dir>` (its socket goes in the run dir).
-pub const DAEMONS: &[&str] = &["routed"];
+pub const DAEMONS: &[&str] = &["routed", "bgpd"];
 
 /// Name of the validated copy of the config that the daemons read.
 pub const RUNNING_CONFIG: &str = "running.yaml";
@@ -135,8 +135,13 @@ async fn sync_daemons(opts: &Options, children: &mut Children, config: &Config) 
 }
 
 /// The daemons a config needs. `routed` owns `ip/route` and always runs.
-pub fn wanted_daemons(_config: &Config) -> Vec<&'static str> {
-    DAEMONS.to_vec()
+pub fn wanted_daemons(config: &Config) -> Vec<&'static str> {
+    let bgp = !config.routing.bgp.instance.is_empty();
+    DAEMONS
+        .iter()
+        .copied()
+        .filter(|d| *d != "bgpd" || bgp)
+        .collect()
 }
 
 fn child_spec(opts: &Options, daemon: &str) -> ChildSpec {

@@ -11,7 +11,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod codec;
+pub mod config;
 pub mod crypto;
 pub mod fsm;
+pub mod io;
 pub mod pki;
 pub mod session;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod cmd_bench;
 mod cmd_bench_failover;
 mod cmd_bench_fw;
+mod cmd_bgp;
 mod cmd_config;
 mod cmd_fw;
 mod cmd_lab;
@@ -66,6 +67,26 @@ enum Command {
         #[arg(long)]
         run_dir: Option<PathBuf>,
     },
+    /// The BGP speaker (started by `kith run` when the config has a BGP instance).
+    Bgpd {
+        /// The config file (the supervisor passes its validated running copy).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Runtime state directory: the status socket `bgpd.sock` goes there.
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+        /// TCP port to listen on.
+        #[arg(long, default_value_t = kith_bgp::BGP_PORT)]
+        port: u16,
+        /// Leave the kernel's routing table alone (no route install).
+        #[arg(long)]
+        no_install: bool,
+    },
+    /// BGP sessions and routes of the running router (`kith bgp peers`, `kith bgp routes`).
+    Bgp {
+        #[command(subcommand)]
+        command: cmd_bgp::BgpCommand,
+    },
     /// Static routes of the running router (`kith route print`).
     Route {
         #[command(subcommand)]
@@ -106,6 +127,13 @@ fn main() -> ExitCode {
             block_on(kith_route::run(kith_route::Options { config, run_dir }))
         }
         Command::Route { command } => cmd_route::run(command),
+        Command::Bgpd {
+            config,
+            run_dir,
+            port,
+            no_install,
+        } => block_on(cmd_bgp::daemon(config, run_dir, port, !no_install)),
+        Command::Bgp { command } => cmd_bgp::run(command),
         Command::Fw { command } => cmd_fw::run(command),
         Command::Bench { command } => cmd_bench::run(command),
         Command::Lab { command } => cmd_lab::run(command),

@@ -1,0 +1,296 @@
+//! From the router config to what vpnd runs: the server (`interface/ovpn-server`,
+//! `ppp/secret`, `ppp/profile`) and the clients (`interface/ovpn-client`), with
+//! certificates from the PKI directory.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kith_config::{AddressOrPool, Config, Host, OvpnProtocol, PppService, PppSwitch};
+use tracing::warn;
+
+use crate::codec::options::PushRoute;
+use crate::codec::wrap::AuthDigest;
+use crate::crypto::CipherKind;
+use crate::crypto::suite::digest_from_config;
+use crate::pki::Pki;
+use crate::session::tls::{TlsFiles, context};
+use crate::session::{Account, Authenticator, LoginRequest, SessionConfig};
+
+/// What vpnd runs.
+pub struct VpnSpec {
+    /// The server, when enabled.
+    pub server: Option<ServerSpec>,
+    /// The enabled clients.
+    pub clients: Vec<ClientSpec>,
+    /// `ip/dns` servers for `connect-to` names.
+    pub dns: Vec<IpAddr>,
+}
+
+/// The server side.
+pub struct ServerSpec {
+    /// Port.
+    pub port: u16,
+    /// TCP or UDP.
+    pub tcp: bool,
+    /// Engine settings.
+    pub session: Arc<SessionConfig>,
+    /// Logins.
+    pub accounts: Arc<dyn Authenticator>,
+}
+
+/// One client.
+pub struct ClientSpec {
+    /// The interface label (`home-isp1`).
+    pub name: String,
+    /// Server name or address.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// TCP or UDP.
+    pub tcp: bool,
+    /// Engine settings.
+    pub session: Arc<SessionConfig>,
+    /// Tunnel MTU.
+    pub mtu: u32,
+}
+
+/// True when the config has anything for vpnd (the supervisor starts it only then).
+pub fn wants_vpnd(config: &Config) -> bool {
+    config.interface.ovpn_server.server.enabled
+        || config.interface.ovpn_client.iter().any(|c| !c.disabled)
+}
+
+/// Builds the spec; errors name the config item that cannot work.
+pub fn spec(config: &Config, pki_dir: &Path) -> Result<VpnSpec, String> {
+    let pki = Pki::open(pki_dir);
+    let server = if config.interface.ovpn_server.server.enabled {
+        Some(server_spec(config, &pki)?)
+    } else {
+        None
+    };
+    let mut clients = Vec::new();
+    for c in config.interface.ovpn_client.iter().filter(|c| !c.disabled) {
+        let name = c.name.value.clone();
+        let files = TlsFiles {
+            ca: pki.ca_path().exists().then(|| pki.ca_path()),
+            cert: c.certificate.as_ref().map(|n| pki.cert_path(n)),
+            key: c.certificate.as_ref().map(|n| pki.key_path(n)),
+            crl: None,
+        };
+        let tls = context(&files, false, c.verify_server_certificate)
+            .map_err(|e| format!("ovpn-client {name}: {e}"))?;
+        let tcp = c.protocol == OvpnProtocol::Tcp;
+        let mut s = SessionConfig::new(false, tcp, tls);
+        s.ciphers = ciphers(&c.cipher, &format!("ovpn-client {name}"))?;
+        s.auths = auths(&c.auth);
+        s.credentials = c
+            .password
+            .as_ref()
+            .map(|p| (c.user.clone(), p.expose().to_string()))
+            .or_else(|| (!c.user.is_empty()).then(|| (c.user.clone(), String::new())));
+        s.tun_mtu = c.max_mtu.get().into();
+        let host = match &c.connect_to.value {
+            Host::Address(a) => a.to_string(),
+            Host::Name(n) => n.clone(),
+        };
+        clients.push(ClientSpec {
+            name,
+            host,
+            port: c.port.get(),
+            tcp,
+            session: Arc::new(s),
+            mtu: c.max_mtu.get().into(),
+        });
+    }
+    Ok(VpnSpec {
+        server,
+        clients,
+        dns: config.ip.dns.servers.clone(),
+    })
+}
+
+fn server_spec(config: &Config, pki: &Pki) -> Result<ServerSpec, String> {
+    let srv = &config.interface.ovpn_server.server;
+    let cert = srv
+        .certificate
+        .clone()
+        .unwrap_or_else(|| "server".to_string());
+    let files = TlsFiles {
+        ca: Some(pki.ca_path()),
+        cert: Some(pki.cert_path(&cert)),
+        key: Some(pki.key_path(&cert)),
+        crl: pki.crl_path().exists().then(|| pki.crl_path()),
+    };
+    let tls = context(&files, true, srv.require_client_certificate)
+        .map_err(|e| format!("ovpn-server: {e}"))?;
+    let tcp = srv.protocol == OvpnProtocol::Tcp;
+    let mut s = SessionConfig::new(true, tcp, tls);
+    s.ciphers = ciphers(&srv.cipher, "ovpn-server")?;
+    s.auths = auths(&srv.auth);
+    s.tun_mtu = srv.max_mtu.get().into();
+    let timeout = u64::from(srv.keepalive_timeout.max(6));
+    s.ping_restart = Duration::from_secs(timeout);
+    s.ping = Duration::from_secs((timeout / 6).max(1));
+    s.reneg = (srv.reneg_sec > 0).then(|| Duration::from_secs(u64::from(srv.reneg_sec)));
+    Ok(ServerSpec {
+        port: srv.port.get(),
+        tcp,
+        session: Arc::new(s),
+        accounts: Arc::new(ConfigAccounts::new(config)),
+    })
+}
+
+/// Kith allows the CBC ciphers the config names and always the AEAD ones it names;
+/// refused ones (Blowfish, AES-192, null) are reported.
+fn ciphers(list: &[kith_config::OvpnCipher], what: &str) -> Result<Vec<CipherKind>, String> {
+    let mut out = Vec::new();
+    for c in list {
+        match CipherKind::from_config(*c) {
+            Some(k) if !out.contains(&k) => out.push(k),
+            Some(_) => {}
+            None => warn!("{what}: cipher {c:?} is not supported by Kith and is ignored"),
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "{what}: no usable cipher (use aes128, aes256, aes128-gcm, aes256-gcm or chacha20-poly1305)"
+        ));
+    }
+    Ok(out)
+}
+
+fn auths(list: &[kith_config::OvpnAuth]) -> Vec<AuthDigest> {
+    let mut out: Vec<AuthDigest> = list.iter().filter_map(|a| digest_from_config(*a)).collect();
+    if out.is_empty() {
+        out.push(AuthDigest::Sha1);
+    }
+    out
+}
+
+/// Logins checked against `ppp/secret` (service `ovpn` or `any`), interface names
+/// from the `interface/ovpn-server` bindings.
+pub struct ConfigAccounts {
+    config: Config,
+}
+
+impl ConfigAccounts {
+    /// Accounts of `config`.
+    pub fn new(config: &Config) -> ConfigAccounts {
+        ConfigAccounts {
+            config: config.clone(),
+        }
+    }
+}
+
+impl Authenticator for ConfigAccounts {
+    fn login(&self, req: &LoginRequest<'_>) -> Result<Account, String> {
+        let name = if req.username.is_empty() {
+            req.common_name
+                .ok_or("no username and no client certificate")?
+                .to_string()
+        } else {
+            req.username.to_string()
+        };
+        let secret = self
+            .config
+            .ppp
+            .secret
+            .iter()
+            .find(|s| {
+                s.name.value == name
+                    && !s.disabled
+                    && matches!(s.service, PppService::Ovpn | PppService::Any)
+            })
+            .ok_or_else(|| format!("unknown account {name}"))?;
+        let want = secret.password.as_ref().map_or("", |p| p.expose());
+        if !req.username.is_empty() || !want.is_empty() {
+            if req.username.is_empty() {
+                return Err(format!("{name} sent no password"));
+            }
+            if want.len() != req.password.len()
+                || !openssl::memcmp::eq(want.as_bytes(), req.password.as_bytes())
+            {
+                return Err(format!("wrong password for {name}"));
+            }
+        }
+        let profile = self
+            .config
+            .ppp
+            .profile
+            .iter()
+            .find(|p| p.name.value == secret.profile.value);
+        let pick = |own: Option<Ipv4Addr>, prof: Option<&AddressOrPool>| {
+            own.or(match prof {
+                Some(AddressOrPool::Address(a)) => Some(*a),
+                _ => None,
+            })
+        };
+        let local = pick(
+            secret.local_address,
+            profile.and_then(|p| p.local_address.as_ref()),
+        )
+        .ok_or_else(|| format!("account {name} has no local-address"))?;
+        let remote = pick(
+            secret.remote_address,
+            profile.and_then(|p| p.remote_address.as_ref()),
+        )
+        .ok_or_else(|| format!("account {name} has no remote-address"))?;
+        let interface = self
+            .config
+            .interface
+            .ovpn_server
+            .add
+            .iter()
+            .find(|b| !b.disabled && b.user.value == name)
+            .map_or_else(|| name.clone(), |b| b.name.value.clone());
+        let routes = secret
+            .routes
+            .iter()
+            .filter_map(|r| parse_route(r))
+            .collect();
+        let only_one = profile.is_none_or(|p| p.only_one != PppSwitch::No);
+        Ok(Account {
+            name,
+            interface,
+            local,
+            remote,
+            routes,
+            mtu: self
+                .config
+                .interface
+                .ovpn_server
+                .server
+                .max_mtu
+                .get()
+                .into(),
+            only_one,
+        })
+    }
+}
+
+/// A `ppp/secret` route, `dst-prefix [gateway] [metric]`, as a pushed route.
+fn parse_route(text: &str) -> Option<PushRoute> {
+    let mut w = text.split_whitespace();
+    let net: ipnet::Ipv4Net = w.next()?.parse().ok()?;
+    Some(PushRoute {
+        network: net.network(),
+        netmask: net.netmask(),
+        gateway: w.next().and_then(|g| g.parse().ok()),
+        metric: w.next().and_then(|m| m.parse().ok()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_from_secrets() {
+        let r = parse_route("192.168.42.0/24 172.16.10.2 1").unwrap();
+        assert_eq!(r.netmask, Ipv4Addr::new(255, 255, 255, 0));
+        assert_eq!(r.gateway, Some(Ipv4Addr::new(172, 16, 10, 2)));
+        assert!(parse_route("junk").is_none());
+    }
+}

@@ -1,0 +1,112 @@
+//! What vpnd knows about its tunnels, for status and for `only-one`: one row per
+//! tunnel, and which tunnel holds each account.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, watch};
+
+/// One tunnel in `GET /status`, like `/interface ovpn-server print detail`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TunnelStatus {
+    /// Interface label.
+    pub name: String,
+    /// `server` or `client`.
+    pub kind: String,
+    /// The account.
+    pub user: String,
+    /// The peer's transport address.
+    pub peer: String,
+    /// `connecting` or `connected`.
+    pub state: String,
+    /// This end's tunnel address.
+    pub local_address: String,
+    /// The peer's tunnel address.
+    pub remote_address: String,
+    /// `AES-128-CBC/SHA1`, `AES-256-GCM`, ...
+    pub encoding: String,
+    /// Seconds since the tunnel came up.
+    pub uptime: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+}
+
+/// The whole status document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Status {
+    /// Every tunnel, sorted by name.
+    pub tunnels: Vec<TunnelStatus>,
+}
+
+struct Holder {
+    id: u64,
+    close: Arc<Notify>,
+    gone: watch::Receiver<bool>,
+}
+
+/// Shared by every tunnel task.
+#[derive(Default)]
+pub struct Registry {
+    rows: Mutex<HashMap<u64, TunnelStatus>>,
+    accounts: Mutex<HashMap<String, Holder>>,
+    next: Mutex<u64>,
+}
+
+impl Registry {
+    /// A fresh tunnel id.
+    pub fn next_id(&self) -> u64 {
+        let mut n = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        *n += 1;
+        *n
+    }
+
+    /// Sets a tunnel's row.
+    pub fn update(&self, id: u64, row: TunnelStatus) {
+        self.rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, row);
+    }
+
+    /// Removes a tunnel's row and its account claim.
+    pub fn remove(&self, id: u64) {
+        self.rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        self.accounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, h| h.id != id);
+    }
+
+    /// Makes tunnel `id` the holder of `account`; returns the previous holder's close
+    /// signal and its "interface gone" watch, to be closed first (`only-one`).
+    pub fn claim(
+        &self,
+        account: &str,
+        id: u64,
+        close: Arc<Notify>,
+        gone: watch::Receiver<bool>,
+    ) -> Option<(Arc<Notify>, watch::Receiver<bool>)> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let old = accounts.insert(account.to_string(), Holder { id, close, gone });
+        old.filter(|h| h.id != id).map(|h| (h.close, h.gone))
+    }
+
+    /// The status document.
+    pub fn status(&self) -> Status {
+        let mut tunnels: Vec<TunnelStatus> = self
+            .rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        tunnels.sort_by(|a, b| a.name.cmp(&b.name).then(a.peer.cmp(&b.peer)));
+        Status { tunnels }
+    }
+}
