@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   iproute2        # ip netns, veth, routes: the lab and every namespace test
   nftables        # the firewall compiler's backend
+  python3         # kith-fw lab tests: TCP/UDP listeners and raw GRE packets (tests/helpers/netprobe.py)
   iputils-ping    # ping in lab hosts and tests
   procps          # ps, sysctl
   psmisc          # killall/fuser for diagnosing leftovers
