@@ -12,7 +12,7 @@ use kith_config::Config;
 use kith_net::{EventGroup, Net, NetEvent};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info, trace, warn};
 
 use crate::plan::{StaticRoute, static_routes};
 use crate::probe::socket::{Pinger, Reply};
@@ -123,6 +123,7 @@ pub async fn run(opts: Options) -> Result<()> {
                 }
             }
             Some(reply) = replies.recv() => {
+                trace!("gateway {}: answer to probe {}", reply.key.gateway, reply.seq);
                 let actions = d.probers.on_reply(reply.key, reply.seq, reply.at);
                 d.after_actions(reply.key, actions).await;
             }
@@ -308,6 +309,7 @@ impl Daemon {
         for (key, action) in self.probers.poll(now) {
             match action {
                 Action::Send { seq } => {
+                    trace!("gateway {}: probe {seq}", key.gateway);
                     let sent = match self.slots.get(&key).and_then(|s| s.pinger.as_ref()) {
                         Some(pinger) => pinger.send(seq).map_err(|e| e.to_string()),
                         None => Err("no probe socket".to_owned()),

@@ -168,13 +168,16 @@ impl GatewayFsm {
     /// Expires the outstanding probe if its time is up, then sends the next one if due.
     pub fn poll(&mut self, now: Instant) -> Vec<Action> {
         let mut actions = Vec::new();
+        let due = now >= self.next_send;
+        // A probe is lost when its time is up, or at the latest when the next one goes
+        // out (a timer that wakes up a little late must not let it slip uncounted).
         if let Some((_, sent)) = self.outstanding
-            && now >= sent + self.settings.interval
+            && (due || now >= sent + self.settings.interval)
         {
             self.outstanding = None;
             self.lost(now, &mut actions);
         }
-        if now >= self.next_send {
+        if due {
             let seq = self.next_seq;
             self.next_seq = self.next_seq.wrapping_add(1);
             self.outstanding = Some((seq, now));
@@ -454,6 +457,28 @@ mod tests {
         assert_eq!(actions, vec![Action::Send { seq: 2 }], "one probe, not 600");
         assert_eq!(fsm.next_deadline(), late + 100 * MS);
         assert_eq!(fsm.poll(late + MS), vec![]);
+    }
+
+    #[test]
+    fn late_timer_wakeups_still_count_every_loss() {
+        // Probe 2 goes out 5 ms late, the wake-up for probe 3 is only 1 ms late: probe 2
+        // is then not a full interval old, but it is lost all the same.
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let mut fsm = GatewayFsm::new(ProbeSettings::ROUTEROS, t0);
+        fsm.poll(t0);
+        fsm.on_reply(1, t0 + MS);
+        assert_eq!(
+            fsm.poll(t0 + 10 * s + 5 * MS),
+            vec![Action::Send { seq: 2 }]
+        );
+        assert_eq!(fsm.next_deadline(), t0 + 20 * s);
+        assert_eq!(fsm.poll(t0 + 20 * s + MS), vec![Action::Send { seq: 3 }]);
+        assert_eq!(fsm.lost_in_row(), 1);
+        assert_eq!(
+            fsm.poll(t0 + 30 * s),
+            vec![Action::Unreachable { lost: 2 }, Action::Send { seq: 4 }]
+        );
     }
 
     #[test]
