@@ -56,6 +56,14 @@ fn errors_point_at_the_offending_value() {
             "limit with rate 0 never matches; nftables has no such limit",
         ),
         (
+            &["chain: input\nicmp-options: \"8\"\ntcp-flags: syn"],
+            "icmp-options (icmp) and tcp-flags (tcp) never match the same packet; set protocol",
+        ),
+        (
+            &["chain: input\nlimit: 4000000000/1w,4000000000:bytes"],
+            "limit 4000000000/1w,4000000000:bytes is too large for nftables",
+        ),
+        (
             &["chain: forward\naction: fasttrack-connection"],
             "action fasttrack-connection is not supported by kith fw yet",
         ),

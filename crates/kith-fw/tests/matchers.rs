@@ -354,10 +354,11 @@ fn limit_matches_under_the_rate() {
                 &["chain: input\nlimit: 3/7s,2:packet"],
                 &["meta nfproto ipv4 limit rate 259200/week burst 2 packets accept"],
             ),
-            // 3 per 13 seconds is none: rounded up per week (with a warning).
+            // 3 per 13 seconds is none: rounded up where that changes it by 1 % at
+            // most (with a warning).
             (
                 &["chain: input\nlimit: 3/13s,2:packet"],
-                &["meta nfproto ipv4 limit rate 139570/week burst 2 packets accept"],
+                &["meta nfproto ipv4 limit rate 831/hour burst 2 packets accept"],
             ),
         ],
     );

@@ -1,7 +1,9 @@
 //! RouterOS matchers to nft expressions: interfaces and interface lists, addresses and
 //! address lists, protocol, ports, ICMP type, TCP flags, connection state, limit.
 
-use kith_config::{ConnectionState, FirewallRule, Limit, LimitMode, Located, Negatable, TcpFlag};
+use kith_config::{
+    ConnectionState, FirewallAction, FirewallRule, Limit, LimitMode, Located, Negatable, TcpFlag,
+};
 
 use super::menu::Kind;
 use super::rule::{Match, RuleCx};
@@ -209,6 +211,28 @@ pub fn protocol(cx: &mut RuleCx<'_, '_>) -> Vec<Match> {
             out.push(Match::Expr(expr));
         }
     }
+    if proto.is_none() {
+        let mut implied: Vec<(&str, &str)> = Vec::new();
+        if rule.icmp_options.is_some() {
+            implied.push(("icmp-options", icmp_key));
+        }
+        if !rule.tcp_flags.is_empty() {
+            implied.push(("tcp-flags", "tcp"));
+        }
+        if *rule.action == FirewallAction::ChangeMss {
+            implied.push(("action change-mss", "tcp"));
+        }
+        if let Some((a, pa)) = implied.first().copied() {
+            if let Some((b, pb)) = implied.iter().copied().find(|(_, p)| *p != pa) {
+                let loc = cx.loc();
+                cx.error(
+                    loc,
+                    format!("{a} ({pa}) and {b} ({pb}) never match the same packet; set protocol"),
+                );
+                return out;
+            }
+        }
+    }
     if !rule.tcp_flags.is_empty() {
         if proto.is_some_and(|p| p.0 != 6) {
             let loc = cx.loc();
@@ -283,18 +307,28 @@ pub fn limit(cx: &mut RuleCx<'_, '_>) -> Option<Match> {
         );
         return Some(Match::Never);
     }
-    let (rate, unit, exact) = rate_per_unit(&limit);
-    if !exact {
-        cx.warn(loc, format!("limit {limit}: rounded up to {rate}/{unit}"));
+    let rate = rate_per_unit(&limit);
+    if !rate.exact {
+        cx.warn(
+            loc,
+            format!("limit {limit}: rounded up to {}/{}", rate.value, rate.unit),
+        );
     }
+    if !fits_the_kernel(&limit, &rate) {
+        cx.error(loc, format!("limit {limit} is too large for nftables"));
+        return Some(Match::Never);
+    }
+    let (value, unit) = (rate.value, rate.unit);
     let mut expr = match limit.mode {
-        LimitMode::Packet => format!("limit rate {rate}/{unit}"),
-        LimitMode::Bytes => format!("limit rate {rate} bytes/{unit}"),
+        LimitMode::Packet => format!("limit rate {value}/{unit}"),
+        LimitMode::Bytes => format!("limit rate {value} bytes/{unit}"),
     };
     match (limit.mode, limit.burst) {
         (LimitMode::Packet, 0) => cx.warn(
             loc,
-            format!("limit {limit}: burst 0 is not possible in nftables; its default (5 packets) applies"),
+            format!(
+                "limit {limit}: burst 0 is not possible in nftables; its default (5 packets) applies"
+            ),
         ),
         (LimitMode::Packet, b) => expr.push_str(&format!(" burst {b} packets")),
         (LimitMode::Bytes, b) => expr.push_str(&format!(" burst {b} bytes")),
@@ -302,26 +336,54 @@ pub fn limit(cx: &mut RuleCx<'_, '_>) -> Option<Match> {
     Some(Match::Expr(expr))
 }
 
-/// The rate in the smallest nft unit where it is a whole number (rounded up per week
-/// when there is none), and whether it is exact.
-fn rate_per_unit(limit: &Limit) -> (u128, &'static str, bool) {
+/// A rate in an nft unit.
+struct Rate {
+    value: u128,
+    unit: &'static str,
+    seconds: u128,
+    exact: bool,
+}
+
+/// The rate in the smallest nft unit where it is a whole number; else in the smallest
+/// unit where rounding up changes it by at most 1 %; else per week, rounded up.
+fn rate_per_unit(limit: &Limit) -> Rate {
     let per_ms = limit.per.get().as_millis().max(1);
     let units: [(&str, u128); 5] = [
-        ("second", 1_000),
-        ("minute", 60_000),
-        ("hour", 3_600_000),
-        ("day", 86_400_000),
-        ("week", 604_800_000),
+        ("second", 1),
+        ("minute", 60),
+        ("hour", 3_600),
+        ("day", 86_400),
+        ("week", 604_800),
     ];
     let rate = u128::from(limit.rate);
-    for (unit, ms) in units {
-        if (rate * ms) % per_ms == 0 {
-            return (rate * ms / per_ms, unit, true);
-        }
+    let exact = units
+        .iter()
+        .find(|(_, secs)| (rate * secs * 1000) % per_ms == 0);
+    let close = || {
+        units
+            .iter()
+            .find(|(_, secs)| rate * secs * 1000 / per_ms >= 100)
+    };
+    let (unit, seconds) = exact.or_else(close).copied().unwrap_or(("week", 604_800));
+    Rate {
+        value: (rate * seconds * 1000).div_ceil(per_ms).max(1),
+        unit,
+        seconds,
+        exact: exact.is_some(),
     }
-    (
-        ((rate * 604_800_000).div_ceil(per_ms)).max(1),
-        "week",
-        false,
-    )
+}
+
+/// Whether the kernel takes the limit: it refuses token buckets whose size in
+/// nanoseconds does not fit 64 bits.
+fn fits_the_kernel(limit: &Limit, rate: &Rate) -> bool {
+    let nsecs = rate.seconds * 1_000_000_000;
+    let burst = u128::from(limit.burst);
+    let max = u128::from(u64::MAX);
+    if rate.value > max {
+        return false;
+    }
+    match limit.mode {
+        LimitMode::Packet => (nsecs / rate.value) * burst.max(5) <= max,
+        LimitMode::Bytes => nsecs * (rate.value + burst) <= max,
+    }
 }

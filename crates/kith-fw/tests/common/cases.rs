@@ -1,5 +1,5 @@
 //! Table-driven rule tests: one RouterOS rule (or a few) in a small config, the nft lines
-//! it must compile to, and the kernel's word that it takes them (`nft -c` in a namespace).
+//! it must compile to, and the kernel's word that it takes them (applied in a namespace).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kith_fw::{Nft, Options, TableId};
@@ -139,9 +139,10 @@ pub fn check(tag: &str, menu: Menu, cases: &[(&[&str], &[&str])]) {
     }
 }
 
-/// Fails unless `nft -c` takes `text`.
+/// Fails unless the kernel takes `text` (applied for real in the test's namespace:
+/// `nft -c` skips some checks the kernel makes at commit, such as NAT hooks).
 pub fn kernel_takes(nft: &Nft, text: &str) {
-    if let Err(e) = nft.check(text) {
+    if let Err(e) = nft.apply(text) {
         panic!("the kernel refuses:\n{e}\n---\n{text}");
     }
 }
