@@ -241,7 +241,7 @@ pub fn generate(rules: usize) -> String {
     y.push_str("      - list: LAN\n        interface: ether3\n");
     y.push_str("      - list: LAN\n        interface: ether4\n");
     y.push_str("ip:\n  firewall:\n    address-list:\n");
-    for i in 0..(rules / 10).max(1) {
+    for i in 0..(rules / 10).max(10) {
         let _ = writeln!(
             y,
             "      - list: blocked{}\n        address: 198.{}.{}.0/24",

@@ -193,7 +193,11 @@ mod tests {
                 a.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
                 b.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             ),
-            None => AddressSpec::Net(s.parse().unwrap_or_default()),
+            None if s.contains('/') => AddressSpec::Net(s.parse().unwrap_or_default()),
+            None => AddressSpec::Net(IpNet::from(
+                s.parse::<IpAddr>()
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            )),
         }
     }
 
