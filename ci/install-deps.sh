@@ -14,6 +14,8 @@ PACKAGES=(
   pkg-config      # finds the system OpenSSL
   libssl-dev      # the openssl crate (everyday builds; musl images vendor it)
   ca-certificates
+  openvpn         # stock OpenVPN 2.6: the interop peer of kith vpnd
+  socat           # checksummed transfers through tunnels in the vpnd tests
   gcc
 )
 

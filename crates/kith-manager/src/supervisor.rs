@@ -27,7 +27,7 @@ pub struct Options {
 
 /// The daemons that exist today, in start order. Each is
 /// `kith <name> --config <running> --run-dir <run-dir>` (its socket goes in the run dir).
-pub const DAEMONS: &[&str] = &["routed", "bgpd"];
+pub const DAEMONS: &[&str] = &["routed", "bgpd", "vpnd"];
 
 /// Name of the validated copy of the config that the daemons read.
 pub const RUNNING_CONFIG: &str = "running.yaml";
@@ -137,10 +137,13 @@ async fn sync_daemons(opts: &Options, children: &mut Children, config: &Config) 
 /// The daemons a config needs. `routed` owns `ip/route` and always runs.
 pub fn wanted_daemons(config: &Config) -> Vec<&'static str> {
     let bgp = !config.routing.bgp.instance.is_empty();
+    let vpn = config.interface.ovpn_server.server.enabled
+        || config.interface.ovpn_client.iter().any(|c| !c.disabled);
     DAEMONS
         .iter()
         .copied()
         .filter(|d| *d != "bgpd" || bgp)
+        .filter(|d| *d != "vpnd" || vpn)
         .collect()
 }
 

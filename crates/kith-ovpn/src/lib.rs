@@ -13,6 +13,8 @@
 pub mod codec;
 pub mod config;
 pub mod crypto;
+pub mod daemon;
+pub mod export;
 pub mod fsm;
 pub mod io;
 pub mod pki;

@@ -104,3 +104,40 @@ fn openvpn_client_udp_chacha20poly1305() {
         "CHACHA20-POLY1305",
     );
 }
+
+#[test]
+fn exported_profile_works_in_stock_openvpn() {
+    common::logs();
+    let pair = Pair::new("ovs-export");
+    let yaml = server_yaml(false, "aes256-gcm,aes128", "      password: s3cret\n");
+    let vpnd = pair.spawn_vpnd("srv", &yaml);
+    let config = kith_config::load_str(&yaml, "test.yaml").unwrap().config;
+    let (profile, snippet) =
+        kith_ovpn::export::export(&config, &pair.pki, "friend1-1", "10.77.1.1").unwrap();
+    assert!(
+        profile.contains("<ca>")
+            && profile.contains("<key>")
+            && profile.contains("<auth-user-pass>")
+    );
+    assert!(
+        snippet.contains("connect-to: 10.77.1.1") && snippet.contains("cipher: aes256-gcm,aes128")
+    );
+    let path = pair.path("friend1-1.ovpn");
+    std::fs::write(&path, &profile).unwrap();
+    pair.lab
+        .spawn(
+            "cli",
+            "exported",
+            &["openvpn", "--config", path.to_str().unwrap()],
+            &[],
+        )
+        .unwrap();
+    let t = vpnd.wait_connected("friend1-1", Duration::from_secs(30));
+    assert_eq!(t.encoding, "AES-256-GCM");
+    pair.wait_ping("cli", "172.16.10.1");
+    let table = kith_ovpn::io::status::print(&vpnd.status());
+    assert!(
+        table.contains("friend1-1") && table.contains("172.16.10.2"),
+        "{table}"
+    );
+}

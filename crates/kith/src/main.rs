@@ -12,6 +12,7 @@ mod cmd_bgp;
 mod cmd_config;
 mod cmd_fw;
 mod cmd_lab;
+mod cmd_ovpn;
 mod cmd_route;
 mod logging;
 
@@ -102,6 +103,30 @@ enum Command {
         #[command(subcommand)]
         command: cmd_bench::BenchCommand,
     },
+    /// The OpenVPN-compatible tunnel daemon (started by `kith run` when the config has
+    /// an enabled ovpn server or clients).
+    Vpnd {
+        /// The config file (the supervisor passes its validated running copy).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Runtime state directory: the status socket `vpnd.sock` goes there.
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+        /// PKI directory (certificates, keys, CRL).
+        #[arg(long, default_value = kith_ovpn::pki::DEFAULT_DIR)]
+        pki_dir: PathBuf,
+    },
+    /// Certificates for the tunnels: `kith pki init | issue NAME | revoke NAME`.
+    Pki {
+        #[command(subcommand)]
+        command: cmd_ovpn::PkiCommand,
+    },
+    /// Tunnels of the running router (`kith ovpn print`) and client profiles
+    /// (`kith ovpn export ACCOUNT`).
+    Ovpn {
+        #[command(subcommand)]
+        command: cmd_ovpn::OvpnCommand,
+    },
     /// Network-namespace labs: the scenario demo and the test harness.
     Lab {
         #[command(subcommand)]
@@ -136,6 +161,13 @@ fn main() -> ExitCode {
         Command::Bgp { command } => cmd_bgp::run(command),
         Command::Fw { command } => cmd_fw::run(command),
         Command::Bench { command } => cmd_bench::run(command),
+        Command::Vpnd {
+            config,
+            run_dir,
+            pki_dir,
+        } => cmd_ovpn::vpnd(config, run_dir, pki_dir),
+        Command::Pki { command } => cmd_ovpn::pki(command),
+        Command::Ovpn { command } => cmd_ovpn::ovpn(command),
         Command::Lab { command } => cmd_lab::run(command),
     };
     match result {
