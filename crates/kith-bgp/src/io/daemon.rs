@@ -80,7 +80,8 @@ impl Daemon {
         let listener = listen(opts.port).await?;
         let (kernel, kernel_rx) = mpsc::unbounded_channel();
         let kernel_task = if opts.install_routes {
-            Some(tokio::spawn(super::kernel::run(net.clone(), kernel_rx)))
+            // A socket of its own: two dumps on one socket at once fail with EBUSY.
+            Some(tokio::spawn(super::kernel::run(Net::new()?, kernel_rx)))
         } else {
             drop(kernel_rx);
             None
