@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use ipnet::IpNet;
-use kith_config::{AddressFamily, Config};
+use kith_config::{AddressFamily, Config, Gateway};
 
 use crate::codec::Family;
 use crate::fsm::FsmConfig;
@@ -142,7 +142,11 @@ impl BgpConfig {
                     },
                     fsm,
                     remote_port: p.remote_port.map_or(BGP_PORT, |p| p.get()),
-                    local_address: p.local_address,
+                    // `update-source` by address; by interface is not supported yet.
+                    local_address: p.local_address.or(match &p.update_source {
+                        Some(Gateway::Address(a)) => Some(*a),
+                        _ => None,
+                    }),
                     ttl,
                     disabled: p.disabled,
                     max_prefix_restart: p.max_prefix_restart_time.map(|d| d.get()),
