@@ -31,7 +31,7 @@ mod ruleset;
 use std::time::{Duration, Instant};
 
 use kith_config::Config;
-use tracing::{info, warn};
+use tracing::info;
 
 pub use compile::{Compiled, Options, compile};
 pub use error::{ApplyError, CompileError, CompileWarning};
@@ -67,8 +67,9 @@ pub struct Applied {
     pub apply_time: Duration,
 }
 
-/// Compiles `config`'s firewall and applies it with `nft`; logs the outcome. On any
-/// error the ruleset in place before stays in place.
+/// Compiles `config`'s firewall and applies it with `nft`; logs what was applied (the
+/// warnings are returned, for the caller to show with the file name). On any error the
+/// ruleset in place before stays in place.
 ///
 /// # Errors
 /// The compile errors (with config locations), or why nft did not apply the ruleset.
@@ -80,9 +81,6 @@ pub fn compile_and_apply(
     let start = Instant::now();
     let compiled = compile(config, options).map_err(FwError::Compile)?;
     let compile_time = start.elapsed();
-    for warning in &compiled.warnings {
-        warn!("firewall: {warning}");
-    }
     let text = compiled.ruleset.to_string();
     let start = Instant::now();
     nft.apply(&text)?;

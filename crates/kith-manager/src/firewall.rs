@@ -27,7 +27,11 @@ pub async fn apply_firewall(net: &Net, config: &Config, file: &Path) {
     .await;
     match result {
         // compile_and_apply logs the rules applied.
-        Ok(Ok(_)) => {}
+        Ok(Ok(applied)) => {
+            for warning in &applied.warnings {
+                warn!("{}", warning.to_diagnostic(&name));
+            }
+        }
         Ok(Err(FwError::Compile(errors))) => {
             for err in &errors {
                 error!("{}", err.to_diagnostic(&name));

@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Result;
 use clap::Subcommand;
 use kith_config::Config;
-use kith_fw::{FwError, Nft, Options};
+use kith_fw::{Nft, Options};
 
 /// `kith fw ...`.
 #[derive(Subcommand, Debug)]
@@ -64,45 +65,37 @@ fn apply(file: &Path, check: bool) -> Result<ExitCode> {
     let options = Options {
         nics: kernel_nics(),
     };
-    let nft = Nft::new();
-    if check {
-        let compiled = match kith_fw::compile(&config, &options) {
-            Ok(compiled) => compiled,
-            Err(errors) => {
-                print_errors(file, &errors);
-                return Ok(ExitCode::FAILURE);
-            }
-        };
-        print_warnings(file, &compiled.warnings);
-        nft.check(&compiled.ruleset.to_string())?;
-        println!(
-            "{}: the kernel takes the ruleset ({} rules); nothing changed",
-            file.display(),
-            compiled.ruleset.rule_count()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    match kith_fw::compile_and_apply(&config, &options, &nft) {
-        Ok(applied) => {
-            print_warnings(file, &applied.warnings);
-            println!(
-                "{}: firewall applied, {} rules in {} ms",
-                file.display(),
-                applied.ruleset.rule_count(),
-                (applied.compile_time + applied.apply_time).as_millis()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(FwError::Compile(errors)) => {
+    let start = Instant::now();
+    let compiled = match kith_fw::compile(&config, &options) {
+        Ok(compiled) => compiled,
+        Err(errors) => {
             print_errors(file, &errors);
             eprintln!(
                 "{}: firewall not applied; the ruleset in place stays",
                 file.display()
             );
-            Ok(ExitCode::FAILURE)
+            return Ok(ExitCode::FAILURE);
         }
-        Err(FwError::Apply(err)) => Err(err.into()),
+    };
+    print_warnings(file, &compiled.warnings);
+    let text = compiled.ruleset.to_string();
+    let rules = compiled.ruleset.rule_count();
+    let nft = Nft::new();
+    if check {
+        nft.check(&text)?;
+        println!(
+            "{}: the kernel takes the ruleset ({rules} rules); nothing changed",
+            file.display()
+        );
+    } else {
+        nft.apply(&text)?;
+        println!(
+            "{}: firewall applied, {rules} rules in {} ms",
+            file.display(),
+            start.elapsed().as_millis()
+        );
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads the config, printing its diagnostics; `None` when it has errors.

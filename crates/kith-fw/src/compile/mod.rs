@@ -8,6 +8,7 @@
 
 mod actions;
 mod chains;
+mod limit;
 mod matchers;
 mod menu;
 mod mss;

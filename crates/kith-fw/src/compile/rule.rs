@@ -6,7 +6,7 @@ use kith_config::{FirewallRule, Loc};
 use super::chains::Chains;
 use super::menu::Menu;
 use super::sets::{Catalog, Used};
-use super::{actions, matchers, text};
+use super::{actions, limit, matchers, text};
 use crate::error::{CompileError, CompileWarning};
 use crate::names::InterfaceNames;
 
@@ -91,7 +91,7 @@ pub fn compile(cx: &mut RuleCx<'_, '_>, nfproto: bool) -> Option<String> {
     parts.extend(matchers::addresses(cx));
     parts.extend(matchers::protocol(cx));
     parts.extend(matchers::connection_state(rule));
-    parts.extend(matchers::limit(cx));
+    parts.extend(limit::limit(cx));
     let action = actions::action(cx);
     if parts.contains(&Match::Never) || !cx.errors.is_empty() {
         return None;
