@@ -27,7 +27,8 @@ pub enum FwCommand {
         /// The config file (default /etc/kith/config.yaml).
         #[arg(default_value = crate::DEFAULT_CONFIG)]
         file: PathBuf,
-        /// Only ask the kernel whether it takes the ruleset (`nft -c`); change nothing.
+        /// Only ask the kernel whether it takes the ruleset (`nft -c`); change nothing. The
+        /// kernel checks NAT hooks and jump loops only at a real commit.
         #[arg(long)]
         check: bool,
     },
