@@ -479,11 +479,21 @@ impl Rib {
         nh: Option<(IpAddr, Option<Ipv6Addr>)>,
         malformed: bool,
     ) {
-        let Some((next_hop, link_local)) = nh else {
-            for p in prefixes {
-                self.withdraw(id, *p);
+        let (next_hop, link_local) = match nh {
+            Some(nh) => nh,
+            // Kept (shown as malformed) but never used: RFC 7606 treat-as-withdraw.
+            None if malformed => (
+                prefixes
+                    .first()
+                    .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| unspecified(*p)),
+                None,
+            ),
+            None => {
+                for p in prefixes {
+                    self.withdraw(id, *p);
+                }
+                return;
             }
-            return;
         };
         let shared = self.interner.intern(attrs.clone());
         for prefix in prefixes {
