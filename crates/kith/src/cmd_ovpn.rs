@@ -14,7 +14,7 @@ pub enum PkiCommand {
     /// Create the CA, the server certificate and an empty CRL.
     Init {
         /// PKI directory.
-        #[arg(long, default_value = pki::DEFAULT_DIR)]
+        #[arg(long, env = "KITH_PKI_DIR", default_value = pki::DEFAULT_DIR)]
         dir: PathBuf,
         /// Name of the server certificate (`certificate:` of `interface/ovpn-server`).
         #[arg(long, default_value = "server")]
@@ -28,7 +28,7 @@ pub enum PkiCommand {
         /// Certificate name (the account, e.g. friend1-1).
         name: String,
         /// PKI directory.
-        #[arg(long, default_value = pki::DEFAULT_DIR)]
+        #[arg(long, env = "KITH_PKI_DIR", default_value = pki::DEFAULT_DIR)]
         dir: PathBuf,
     },
     /// Revoke a certificate and re-sign the CRL.
@@ -36,19 +36,19 @@ pub enum PkiCommand {
         /// Certificate name.
         name: String,
         /// PKI directory.
-        #[arg(long, default_value = pki::DEFAULT_DIR)]
+        #[arg(long, env = "KITH_PKI_DIR", default_value = pki::DEFAULT_DIR)]
         dir: PathBuf,
     },
     /// Re-sign the CRL now and print what expires soon.
     Crl {
         /// PKI directory.
-        #[arg(long, default_value = pki::DEFAULT_DIR)]
+        #[arg(long, env = "KITH_PKI_DIR", default_value = pki::DEFAULT_DIR)]
         dir: PathBuf,
     },
     /// List the certificates.
     List {
         /// PKI directory.
-        #[arg(long, default_value = pki::DEFAULT_DIR)]
+        #[arg(long, env = "KITH_PKI_DIR", default_value = pki::DEFAULT_DIR)]
         dir: PathBuf,
     },
 }
@@ -77,7 +77,7 @@ pub enum OvpnCommand {
         #[arg(long, short, default_value = "/etc/kith/config.yaml")]
         config: PathBuf,
         /// PKI directory.
-        #[arg(long, default_value = pki::DEFAULT_DIR)]
+        #[arg(long, env = "KITH_PKI_DIR", default_value = pki::DEFAULT_DIR)]
         pki_dir: PathBuf,
         /// Output file (default ACCOUNT.ovpn), written mode 0600.
         #[arg(long, short)]

@@ -112,8 +112,9 @@ enum Command {
         /// Runtime state directory: the status socket `vpnd.sock` goes there.
         #[arg(long)]
         run_dir: Option<PathBuf>,
-        /// PKI directory (certificates, keys, CRL).
-        #[arg(long, default_value = kith_ovpn::pki::DEFAULT_DIR)]
+        /// PKI directory (certificates, keys, CRL); `kith run` passes its own
+        /// KITH_PKI_DIR on to vpnd (the lab gives each lab its own PKI that way).
+        #[arg(long, env = "KITH_PKI_DIR", default_value = kith_ovpn::pki::DEFAULT_DIR)]
         pki_dir: PathBuf,
     },
     /// Certificates for the tunnels: `kith pki init | issue NAME | revoke NAME`.

@@ -123,6 +123,10 @@ pub struct Tunnel {
     established: Option<Established>,
     last_recv: Instant,
     last_send: Instant,
+    /// Keepalive interval: the config's, or what the server pushed.
+    ping: Duration,
+    /// Silence that ends the tunnel: the config's, or what the server pushed.
+    ping_restart: Duration,
     created: Instant,
     up_since: Option<Instant>,
     stats: Stats,
@@ -199,6 +203,7 @@ impl Tunnel {
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as u32);
+        let (ping, ping_restart) = (cfg.ping, cfg.ping_restart);
         Ok(Tunnel {
             wrapper: Wrapper::new(cfg.wrap.clone(), time),
             cfg,
@@ -218,6 +223,8 @@ impl Tunnel {
             push_asked: None,
             established: None,
             last_recv: now,
+            ping,
+            ping_restart,
             last_send: now,
             created: now,
             up_since: None,
@@ -342,7 +349,7 @@ impl Tunnel {
             _ => {}
         }
         let silent = now.saturating_duration_since(self.last_recv);
-        if silent >= self.cfg.ping_restart {
+        if silent >= self.ping_restart {
             self.close(
                 now,
                 format!(
@@ -390,8 +397,7 @@ impl Tunnel {
             self.request_push(now);
         }
         // keepalive
-        if self.phase == Phase::Up && now.saturating_duration_since(self.last_send) >= self.cfg.ping
-        {
+        if self.phase == Phase::Up && now.saturating_duration_since(self.last_send) >= self.ping {
             self.send_data(now, &crate::codec::PING_MAGIC);
         }
         // renegotiation
@@ -889,6 +895,14 @@ impl Tunnel {
     }
 
     fn client_got_push(&mut self, now: Instant, idx: usize, push: PushReply) {
+        // The server's keepalive wins (as `pull` does in openvpn): its timeout is what
+        // it enforces on us.
+        if let Some(p) = push.ping.filter(|p| *p > 0) {
+            self.ping = Duration::from_secs(u64::from(p));
+        }
+        if let Some(r) = push.ping_restart.filter(|r| *r > 0) {
+            self.ping_restart = Duration::from_secs(u64::from(r));
+        }
         let server_options = self.keys[idx]
             .remote_km
             .as_ref()
