@@ -44,8 +44,9 @@ pub struct BuildOptions {
     pub tag: String,
     /// The `kith` binary run in routers as `kith run --config <file> --run-dir <dir>`.
     pub kith_bin: Option<PathBuf>,
-    /// Start `kith run` in every router that has a config. With `false` the
-    /// routers are bare namespaces (forwarding on, no addresses).
+    /// Start `kith run` in every router that has a config, the nodes' `daemons`,
+    /// and make the routers' certificates (`kith pki`, see [`crate::pki`]). With
+    /// `false` the routers are bare namespaces (forwarding on, no addresses).
     pub start_routers: bool,
     /// Extra environment for the router processes.
     pub router_env: Vec<(String, String)>,
@@ -63,7 +64,8 @@ impl BuildOptions {
         }
     }
 
-    /// Build the namespaces and links only; start no process.
+    /// Build the namespaces and links only; start no process (no router, no
+    /// topology `daemons`, no PKI).
     pub fn without_routers() -> Self {
         BuildOptions {
             name: None,
@@ -207,8 +209,9 @@ impl Lab {
     }
 
     /// Builds `topology`: nodes, links (with their addresses, both ends up), the
-    /// nodes' `commands`, then (if asked) `kith run` in the routers. On error the
-    /// half-built lab is removed.
+    /// nodes' `commands`, then (if asked) the certificates the router configs name
+    /// (`kith pki` into `<workdir>/pki`, passed on as `KITH_PKI_DIR`), the nodes'
+    /// `daemons` and `kith run` in the routers. On error the half-built lab is removed.
     pub fn build(topology: &Topology, opts: &BuildOptions) -> Result<Lab> {
         topology.validate()?;
         let kith_bin = match (&opts.kith_bin, opts.start_routers) {
@@ -246,14 +249,35 @@ impl Lab {
                 })?;
             }
         }
+        let mut env = opts.router_env.clone();
+        if let Some(bin) = &kith_bin {
+            if let Some(dir) = crate::pki::make(&lab.workdir(), topology, bin)?
+                && !env.iter().any(|(k, _)| k == "KITH_PKI_DIR")
+            {
+                env.push(("KITH_PKI_DIR".into(), dir.display().to_string()));
+            }
+            for node in &topology.nodes {
+                for line in &node.daemons {
+                    lab.start_daemon(&node.name, line)?;
+                }
+            }
+        }
         for node in &topology.nodes {
             let Some(config) = &node.config else { continue };
             let path = lab.write_router_config(&node.name, &config.text)?;
             if let Some(bin) = &kith_bin {
-                lab.start_router(&node.name, bin, &path, &opts.router_env)?;
+                lab.start_router(&node.name, bin, &path, &env)?;
             }
         }
         Ok(lab)
+    }
+
+    /// Starts a topology `daemons` line (`sh -c "exec LINE"`) in a node as a process
+    /// named after its program (`dnsmasq`), stopped with the lab.
+    pub fn start_daemon(&self, node: &str, line: &str) -> Result<Pid> {
+        let program = line.split_whitespace().next().unwrap_or_default();
+        let name = program.rsplit('/').next().unwrap_or(program);
+        self.spawn(node, name, &["sh", "-c", &format!("exec {line}")], &[])
     }
 
     /// Writes a router's config to `<workdir>/<node>/config.yaml` (mode 0600)

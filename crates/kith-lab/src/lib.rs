@@ -27,6 +27,7 @@ pub mod cli;
 pub mod demo;
 mod error;
 mod lab;
+pub mod pki;
 mod process;
 mod state;
 pub mod topology;

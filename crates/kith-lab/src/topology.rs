@@ -10,6 +10,10 @@
 //!                             # scalar (`config: |` then the YAML text)
 //!     commands:               # shell commands (sh -c) run in the node once every
 //!       - ip route add 10.9.0.0/16 via 10.1.1.1   # link is up, in order
+//!     daemons:                # long-running programs started with the routers
+//!       - dnsmasq --keep-in-foreground ...        # (process named after the
+//!                             # program, log <workdir>/<node>-<program>.log,
+//!                             # stopped with the lab); not with `--no-routers`
 //!   - name: isp1
 //!     kind: isp
 //!   - name: pc
@@ -89,6 +93,9 @@ pub struct NodeSpec {
     pub config: Option<RouterConfig>,
     /// Shell commands run in the node after every link is up.
     pub commands: Vec<String>,
+    /// Long-running programs (shell command lines, kept in the foreground) started
+    /// with the routers and stopped with the lab (a DNS server in an ISP).
+    pub daemons: Vec<String>,
 }
 
 /// A router's kith config.
@@ -300,6 +307,8 @@ struct RawNode {
     config: Option<Spanned<String>>,
     #[serde(default)]
     commands: Vec<String>,
+    #[serde(default)]
+    daemons: Vec<String>,
 }
 
 fn located(origin: &str, at: Option<Location>, message: String) -> Error {
@@ -369,6 +378,7 @@ fn parse_with(
             kind: raw_node.kind,
             config,
             commands: raw_node.commands,
+            daemons: raw_node.daemons,
         });
     }
 
@@ -577,6 +587,7 @@ mod tests {
                 kind: NodeKind::Host,
                 config: None,
                 commands: vec![],
+                daemons: vec![],
             }],
             links: vec![LinkSpec {
                 a: Endpoint::new("a", "eth0"),

@@ -52,7 +52,7 @@ fn up_detached_then_status_exec_and_down() {
             &argv(&[
                 "sh",
                 "-c",
-                "ip route | grep -q '192.168.42.0/24 via 192.0.2.20'"
+                "ip route | grep -q '198.51.100.0/24 via 10.255.12.2'"
             ])
         )
         .unwrap(),

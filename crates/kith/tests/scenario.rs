@@ -1,6 +1,8 @@
 //! The scenario's lab (DESIGN.md): home and remi routers running `kith run` with their
-//! configs, two ISPs, a NAS behind each router. With plain static routes through the
-//! ISPs (no tunnels yet), the two NAS reach each other. Needs root.
+//! configs, two ISPs (dnsmasq in isp1 answers `vpn` / `vpn2`), a NAS behind each router.
+//! remi's two OpenVPN clients reach home's server by name, the static routes ride the
+//! tunnels (distance 10 via friend1-1, 20 via friend1-2), and the two NAS reach each
+//! other. Needs root and dnsmasq.
 
 use std::path::Path;
 use std::time::Duration;
@@ -35,23 +37,71 @@ fn nas_home_and_nas_remi_reach_each_other() {
     for a in ["203.0.113.10/24", "198.51.100.10/24", "192.168.0.254/24"] {
         assert!(addrs.contains(a), "home lacks {a}: {addrs}");
     }
+    // Both tunnels are up, with the accounts' /32 pairs.
+    for a in [
+        "friend1-1    inet 172.16.10.1 peer 172.16.10.2/32",
+        "friend1-2    inet 172.16.11.1 peer 172.16.11.2/32",
+    ] {
+        lab.wait_until(&format!("home: {a}"), wait, || {
+            lab.exec_ok("home", &["ip", "-4", "-o", "addr"])
+                .is_ok_and(|s| s.contains(a))
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs()));
+    }
+    for (node, dst) in [("home", "192.168.42.0/24"), ("remi", "192.168.0.0/24")] {
+        lab.wait_until(
+            &format!("{node}: routes to {dst} at distance 10 and 20"),
+            wait,
+            || {
+                lab.exec_ok(node, &["ip", "route", "show", dst])
+                    .is_ok_and(|r| {
+                        r.contains("proto static metric 161")
+                            && r.contains("proto static metric 321")
+                    })
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs()));
+    }
     let routes = lab
         .exec_ok("home", &["ip", "route", "show", "192.168.42.0/24"])
         .unwrap();
     assert!(
-        routes.contains("proto static metric 161") && routes.contains("proto static metric 321"),
-        "distance 10 and 20 routes: {routes}\n{}",
-        logs()
+        routes.contains("via 172.16.10.2 dev friend1-1 proto static metric 161")
+            && routes.contains("via 172.16.11.2 dev friend1-2 proto static metric 321"),
+        "{routes}"
     );
-    // The path in use is the distance-10 one.
+    // The path in use is the distance-10 one: tunnel 1.
     let get = lab
         .exec_ok("home", &["ip", "route", "get", "192.168.42.42"])
         .unwrap();
-    assert!(get.contains("via 203.0.113.1"), "{get}");
+    assert!(get.contains("via 172.16.10.2 dev friend1-1"), "{get}");
     let tr = lab
         .exec_ok("remi", &["ip", "route", "get", "192.168.0.2"])
         .unwrap();
-    assert!(tr.contains("via 192.0.2.1"), "{tr}");
+    assert!(tr.contains("via 172.16.10.1 dev home-isp1"), "{tr}");
+    // remi found home by name, through isp1's DNS server.
+    let dns = lab.log("isp1", "dnsmasq");
+    assert!(
+        dns.contains("query[A] vpn.mydomain.com from 192.0.2.20")
+            && dns.contains("query[A] vpn2.mydomain.com from 192.0.2.20"),
+        "{dns}"
+    );
+    // The lab made the certificates; keys are not readable by others.
+    let pki = lab.workdir().join("pki");
+    for key in [
+        "ca.key",
+        "private/server.key",
+        "private/friend1-1.key",
+        "private/friend1-2.key",
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let path = pki.join(key);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{} is readable by others", path.display());
+    }
 }
 
 /// The main job of the README, as a user runs it without watching: `kith lab up --check`
