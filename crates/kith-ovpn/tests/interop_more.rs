@@ -64,10 +64,11 @@ fn kith_kith_udp_chacha20poly1305() {
     kith_to_kith("kk-chacha", false, "chacha20-poly1305", "CHACHA20-POLY1305");
 }
 
-/// A client that must be refused: the server logs `why` and creates no interface.
-fn refused(pair: &Pair, conf: &str, why: &str, server: &common::Vpnd) {
+/// A client that must be refused: the server logs a line with every part of `why`
+/// and creates no interface.
+fn refused(pair: &Pair, conf: &str, why: &[&str], server: &common::Vpnd) {
     pair.spawn_openvpn("cli", "refused", conf, "TLS");
-    std::thread::sleep(Duration::from_secs(4));
+    common::wait_log_line(why);
     assert!(
         server
             .status()
@@ -79,7 +80,6 @@ fn refused(pair: &Pair, conf: &str, why: &str, server: &common::Vpnd) {
     );
     let links = pair.lab.exec_ok("srv", &["ip", "-o", "link"]).unwrap();
     assert!(!links.contains("friend1-1"), "{links}");
-    let _ = why;
     pair.lab.stop("cli", "refused").unwrap();
 }
 
@@ -102,9 +102,15 @@ fn refused_certificates_and_password() {
     let server = pair.spawn_vpnd("srv", &server_yaml(false, "aes256-gcm", Some("s3cret")));
     std::thread::sleep(Duration::from_millis(500));
 
-    for name in ["expired", "revoked"] {
+    for (name, why) in [
+        (
+            "expired",
+            "certificate check failed: certificate has expired",
+        ),
+        ("revoked", "certificate check failed: certificate revoked"),
+    ] {
         let conf = pair.openvpn_client_conf(name, false, "AES-256-GCM", "SHA1", "");
-        refused(&pair, &conf, name, &server);
+        refused(&pair, &conf, &["TLS with 10.77.1.2:", why], &server);
     }
     let foreign = pair
         .openvpn_client_conf("friend1-1", false, "AES-256-GCM", "SHA1", "")
@@ -116,7 +122,15 @@ fn refused_certificates_and_password() {
             &pair.pki.key_path("friend1-1").display().to_string(),
             &other.key_path("friend1-1").display().to_string(),
         );
-    refused(&pair, &foreign, "other CA", &server);
+    refused(
+        &pair,
+        &foreign,
+        &[
+            "TLS with 10.77.1.2:",
+            "certificate check failed: unable to get local issuer certificate",
+        ],
+        &server,
+    );
     // wrong password: the client sees AUTH_FAILED
     let pass = pair.path("pass.txt");
     std::fs::write(&pass, "friend1-1\nwrong\n").unwrap();
@@ -128,6 +142,10 @@ fn refused_certificates_and_password() {
         &format!("auth-user-pass {}", pass.display()),
     );
     pair.spawn_openvpn("cli", "badpass", &conf, "AUTH_FAILED");
+    common::wait_log_line(&[
+        "login from 10.77.1.2:",
+        "refused: wrong password for friend1-1",
+    ]);
     assert!(
         server
             .status()

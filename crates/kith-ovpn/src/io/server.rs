@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kith_net::Net;
@@ -27,28 +27,91 @@ pub const RATE_WINDOW: Duration = Duration::from_secs(10);
 /// Most tunnels (handshaking or up) at once.
 pub const MAX_TUNNELS: usize = 1024;
 
-/// Counts new handshakes per source address.
+/// Counts new handshakes per source address, for every socket of the server.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
-    seen: HashMap<IpAddr, Vec<Instant>>,
+    seen: HashMap<IpAddr, Source>,
+    prune_at: usize,
+}
+
+/// Sources remembered before stale ones are pruned.
+const PRUNE_FROM: usize = 4096;
+/// Sources remembered at most.
+const MAX_SOURCES: usize = 65536;
+
+#[derive(Debug, Default)]
+struct Source {
+    starts: Vec<Instant>,
+    warned: Option<Instant>,
+}
+
+/// What [`RateLimiter::check`] says about a new handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go ahead.
+    Allow,
+    /// Over the limit; `first` is true once per source and window (log it then).
+    Refuse {
+        /// Whether this is the first refusal of this source in the window.
+        first: bool,
+    },
 }
 
 impl RateLimiter {
+    /// Whether `ip` may start another handshake at `now`.
+    pub fn check(&mut self, ip: IpAddr, now: Instant) -> Verdict {
+        let fresh = |t: &Instant| now.saturating_duration_since(*t) < RATE_WINDOW;
+        if self.seen.len() >= self.prune_at.clamp(PRUNE_FROM, MAX_SOURCES - 1) {
+            self.seen
+                .retain(|_, s| s.starts.iter().any(fresh) || s.warned.as_ref().is_some_and(fresh));
+            if self.seen.len() >= MAX_SOURCES / 2 {
+                // Spoofed sources by the ten thousand: forget them all rather than grow;
+                // MAX_TUNNELS still bounds what they can start.
+                self.seen.clear();
+            }
+            self.prune_at = (self.seen.len() * 2).clamp(PRUNE_FROM, MAX_SOURCES - 1);
+        }
+
+        let s = self.seen.entry(ip).or_default();
+        s.starts.retain(fresh);
+        if s.starts.len() >= RATE_LIMIT {
+            let first = !s.warned.as_ref().is_some_and(fresh);
+            if first {
+                s.warned = Some(now);
+            }
+            return Verdict::Refuse { first };
+        }
+        s.starts.push(now);
+        Verdict::Allow
+    }
+
     /// True when `ip` may start another handshake at `now`.
     pub fn allow(&mut self, ip: IpAddr, now: Instant) -> bool {
-        if self.seen.len() > 4096 {
-            self.seen.retain(|_, v| {
-                v.iter()
-                    .any(|t| now.saturating_duration_since(*t) < RATE_WINDOW)
-            });
+        self.check(ip, now) == Verdict::Allow
+    }
+}
+
+/// Checks a new handshake from `from` against the limiter; logs the first refusal of
+/// a source in each window (a flood writes one line, not thousands).
+fn admit(limiter: &Mutex<RateLimiter>, from: SocketAddr) -> bool {
+    let verdict = limiter
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .check(from.ip(), Instant::now());
+    match verdict {
+        Verdict::Allow => true,
+        Verdict::Refuse { first } => {
+            if first {
+                warn!(
+                    "ovpn-server: more than {RATE_LIMIT} new connections from {} in {} s; \
+                     ignoring its new connections for now",
+                    from.ip(),
+                    RATE_WINDOW.as_secs()
+                );
+            }
+            debug!("ovpn-server: new connection from {from} refused (rate limit)");
+            false
         }
-        let v = self.seen.entry(ip).or_default();
-        v.retain(|t| now.saturating_duration_since(*t) < RATE_WINDOW);
-        if v.len() >= RATE_LIMIT {
-            return false;
-        }
-        v.push(now);
-        true
     }
 }
 
@@ -83,6 +146,7 @@ pub async fn run(
     if addrs.is_empty() {
         addrs.push(Ipv4Addr::UNSPECIFIED);
     }
+    let limiter = Arc::new(Mutex::new(RateLimiter::default()));
     let mut tasks = Vec::new();
     for a in addrs {
         let sock = UdpSocket::bind((a, spec.port))
@@ -91,6 +155,7 @@ pub async fn run(
         info!("ovpn-server listening on UDP {a}:{}", spec.port);
         tasks.push(tokio::spawn(udp_demux(
             Arc::new(sock),
+            limiter.clone(),
             spec.clone(),
             net.clone(),
             registry.clone(),
@@ -110,7 +175,7 @@ async fn tcp_accept(
     registry: Arc<Registry>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut limiter = RateLimiter::default();
+    let limiter = Mutex::new(RateLimiter::default());
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -119,11 +184,7 @@ async fn tcp_accept(
         let Ok((stream, from)) = accepted else {
             continue;
         };
-        if !limiter.allow(from.ip(), Instant::now()) {
-            debug!(
-                "ovpn-server: too many new connections from {}; dropped",
-                from.ip()
-            );
+        if !admit(&limiter, from) {
             continue;
         }
         let spec = spec.clone();
@@ -174,6 +235,7 @@ struct Session {
 
 async fn udp_demux(
     sock: Arc<UdpSocket>,
+    limiter: Arc<Mutex<RateLimiter>>,
     spec: Arc<ServerSpec>,
     net: Net,
     registry: Arc<Registry>,
@@ -181,7 +243,6 @@ async fn udp_demux(
 ) {
     let mut sessions: HashMap<SocketAddr, Session> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(SocketAddr, SessionId)>();
-    let mut limiter = RateLimiter::default();
     let mut buf = vec![0u8; 65536];
     loop {
         let (n, from) = tokio::select! {
@@ -225,8 +286,11 @@ async fn udp_demux(
         let (true, Some(sid)) = (is_reset, sid) else {
             continue;
         };
-        if sessions.len() >= MAX_TUNNELS || !limiter.allow(from.ip(), Instant::now()) {
-            debug!("ovpn-server: new handshake from {from} refused (rate limit)");
+        if sessions.len() >= MAX_TUNNELS {
+            debug!("ovpn-server: new handshake from {from} refused ({MAX_TUNNELS} tunnels)");
+            continue;
+        }
+        if !admit(&limiter, from) {
             continue;
         }
         let tunnel = match Tunnel::server(
@@ -286,5 +350,36 @@ mod tests {
         assert!(!l.allow(a, t));
         assert!(l.allow(b, t));
         assert!(l.allow(a, t + RATE_WINDOW));
+    }
+
+    #[test]
+    fn a_flood_is_reported_once_per_window() {
+        let mut l = RateLimiter::default();
+        let t = Instant::now();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..RATE_LIMIT {
+            assert_eq!(l.check(a, t), Verdict::Allow);
+        }
+        assert_eq!(l.check(a, t), Verdict::Refuse { first: true });
+        for _ in 0..1000 {
+            assert_eq!(l.check(a, t), Verdict::Refuse { first: false });
+        }
+        let later = t + RATE_WINDOW;
+        assert_eq!(l.check(a, later), Verdict::Allow);
+        for _ in 1..RATE_LIMIT {
+            l.check(a, later);
+        }
+        assert_eq!(l.check(a, later), Verdict::Refuse { first: true });
+        // many sources: the table stays bounded (and checking stays cheap)
+        let start = Instant::now();
+        for i in 0..200_000u32 {
+            l.check(IpAddr::from(i.to_be_bytes()), later + RATE_WINDOW * 2);
+            assert!(l.seen.len() <= MAX_SOURCES, "{}", l.seen.len());
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

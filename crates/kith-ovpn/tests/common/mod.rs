@@ -263,12 +263,55 @@ impl Drop for Vpnd {
     }
 }
 
-/// Initializes logging for a test (RUST_LOG, default info).
+/// Everything logged in this test process so far (see [`logs`]).
+static CAPTURED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Writes log lines to the test output and keeps them for [`captured`].
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        print!("{}", String::from_utf8_lossy(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Initializes logging for a test (RUST_LOG, default info); lines are kept for
+/// [`captured`].
 pub fn logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_test_writer()
+        .with_ansi(false)
+        .with_writer(|| Capture)
         .try_init();
+}
+
+/// The log lines of this test process so far (every test of the binary).
+pub fn captured() -> String {
+    String::from_utf8_lossy(&CAPTURED.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// Waits until a log line holds every one of `parts`; panics with the log after 20 s.
+pub fn wait_log_line(parts: &[&str]) {
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = captured();
+        if log.lines().any(|l| parts.iter().all(|p| l.contains(p))) {
+            return;
+        }
+        if std::time::Instant::now() >= end {
+            panic!("no log line with {parts:?} within 20 s; the log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
