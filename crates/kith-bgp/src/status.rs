@@ -53,6 +53,9 @@ pub struct PeerStatus {
     pub keepalive_time: Option<u16>,
     /// Whether administratively down.
     pub disabled: bool,
+    /// State of the BFD session guarding it (`use-bfd`), when one runs.
+    #[serde(default)]
+    pub bfd: Option<String>,
 }
 
 /// One route (the content of `/ip route print detail where bgp`).
@@ -148,6 +151,7 @@ pub fn peers_table(status: &Status) -> String {
             "PREFIXES",
             "ACCEPTED",
             "ADVERTISED",
+            "BFD",
             "LAST-ERROR",
         ]
         .map(String::from)
@@ -172,6 +176,7 @@ pub fn peers_table(status: &Status) -> String {
             p.prefixes_received.to_string(),
             p.prefixes_accepted.to_string(),
             p.prefixes_advertised.to_string(),
+            p.bfd.clone().unwrap_or_default(),
             p.last_error.clone().unwrap_or_default(),
         ]);
     }

@@ -24,7 +24,7 @@ pub use model::*;
 pub use validate::{DeclaredInterface, InterfaceKind};
 pub use values::{
     AddressOrPool, AddressSpec, Asn, Community, ConnectionState, Distance, Duration, Gateway, Host,
-    IcmpOptions, Limit, LimitMode, MacAddress, Mtu, Negatable, Netmask, NewMss, Port, PortRange,
+    IcmpOptions, Limit, LimitMode, MacAddress, Mtu, Multiplier, Negatable, Netmask, NewMss, Port, PortRange,
     PrefixLengthRange, Prepend, Protocol, Secret, TcpFlag, Ttl, VlanId,
 };
 

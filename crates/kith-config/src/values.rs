@@ -158,6 +158,10 @@ bounded!(
     /// An IP time-to-live, 1..255.
     Ttl(u8) in 1..=255
 );
+bounded!(
+    /// A BFD detection multiplier (packets missed before the session goes down), 1..255.
+    Multiplier(u8) in 1..=255
+);
 
 /// A BGP AS number, 1..4294967295; asdot (`1.10`) is accepted on input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use kith_config::{AddressFamily, Config, Gateway};
 
+use crate::bfd::Timers;
 use crate::codec::Family;
 use crate::fsm::FsmConfig;
 use crate::policy::{Chains, FilterError};
@@ -32,6 +33,8 @@ pub struct PeerConfig {
     pub disabled: bool,
     /// Restart time after the prefix limit was hit (`None`: stay down).
     pub max_prefix_restart: Option<Duration>,
+    /// `use-bfd`: a BFD session guards the BGP session once Established.
+    pub use_bfd: bool,
 }
 
 impl PeerConfig {
@@ -63,6 +66,23 @@ pub struct BgpConfig {
     pub redistribute_connected: bool,
     /// `redistribute-static`.
     pub redistribute_static: bool,
+    /// `routing/bfd/interface`: BFD timers by interface name (`all` matches any), in
+    /// config order.
+    pub bfd: Vec<(String, Timers)>,
+}
+
+impl BgpConfig {
+    /// The BFD timers for a session over the interface named `names` (kernel name and
+    /// altnames): the first entry naming it, else the first `all`, else 100 ms x 3.
+    #[must_use]
+    pub fn bfd_timers(&self, names: &[String]) -> Timers {
+        self.bfd
+            .iter()
+            .find(|(i, _)| names.iter().any(|n| n == i))
+            .or_else(|| self.bfd.iter().find(|(i, _)| i == "all"))
+            .map(|(_, t)| *t)
+            .unwrap_or_default()
+    }
 }
 
 impl BgpConfig {
@@ -150,6 +170,7 @@ impl BgpConfig {
                     ttl,
                     disabled: p.disabled,
                     max_prefix_restart: p.max_prefix_restart_time.map(|d| d.get()),
+                    use_bfd: p.use_bfd,
                 }
             })
             .collect();
@@ -161,7 +182,25 @@ impl BgpConfig {
             .filter(|n| !n.disabled)
             .map(|n| (n.network.value.trunc(), n.synchronize))
             .collect();
+        let bfd = config
+            .routing
+            .bfd
+            .interface
+            .iter()
+            .filter(|b| !b.disabled)
+            .map(|b| {
+                (
+                    b.interface.value.clone(),
+                    Timers {
+                        desired_min_tx: b.interval.get(),
+                        required_min_rx: b.min_rx.get(),
+                        multiplier: b.multiplier.get(),
+                    },
+                )
+            })
+            .collect();
         Ok(Some(Self {
+            bfd,
             instance,
             chains,
             peers,

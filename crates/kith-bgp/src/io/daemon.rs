@@ -17,6 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
+use crate::bfd::io::{BfdCommand, BfdEvent};
+use crate::bfd::{BfdState, Timers};
 use crate::codec::{Family, Message};
 use crate::fsm::State;
 use crate::rib::{Output, PeerId, Rib, RouteStatus, SessionInfo};
@@ -48,6 +50,10 @@ struct Peer {
     eor_logged: bool,
     /// The peer's graceful restart time (helper mode keeps its routes that long).
     restart_time: Option<u16>,
+    /// State of the BFD session guarding it (`use-bfd`), once one runs.
+    bfd: Option<BfdState>,
+    /// Why the daemon reset the session, shown instead of the session's own reason.
+    reset_reason: Option<String>,
 }
 
 pub(crate) struct Daemon {
@@ -61,6 +67,9 @@ pub(crate) struct Daemon {
     net: Net,
     originated: BTreeSet<IpNet>,
     stale_until: HashMap<PeerId, Instant>,
+    /// The BFD task, started by the first `use-bfd` session.
+    bfd: Option<mpsc::UnboundedSender<BfdCommand<PeerId>>>,
+    bfd_events: mpsc::UnboundedSender<BfdEvent<PeerId>>,
 }
 
 impl Daemon {
@@ -101,7 +110,10 @@ impl Daemon {
         }
         let (from_sessions_tx, mut from_sessions) = mpsc::unbounded_channel();
         let rib = Rib::new(cfg.instance.clone(), cfg.chains.clone());
+        let (bfd_events, mut bfd_rx) = mpsc::unbounded_channel();
         let mut d = Daemon {
+            bfd: None,
+            bfd_events,
             opts,
             cfg,
             rib,
@@ -140,6 +152,7 @@ impl Daemon {
                     Err(e) => warn!("bgpd: accept failed: {e}"),
                 },
                 Some(event) = from_sessions.recv() => d.session_event(event).await,
+                Some(event) = bfd_rx.recv() => d.bfd_event(event),
                 Some(reply) = status_rx.recv() => { let _ = reply.send(d.status()); }
                 event = events.next() => match event {
                     Some(event) => {
@@ -196,6 +209,8 @@ impl Daemon {
                 link: None,
                 eor_logged: false,
                 restart_time: None,
+                bfd: None,
+                reset_reason: None,
             },
         );
         self.dispatch(out);
@@ -220,7 +235,9 @@ impl Daemon {
             } => {
                 if let Some(p) = self.peers.get_mut(&id) {
                     p.state = state;
-                    if last_error.is_some() {
+                    if p.reset_reason.is_some() {
+                        p.last_error.clone_from(&p.reset_reason);
+                    } else if last_error.is_some() {
                         p.last_error = last_error;
                     }
                 }
@@ -232,6 +249,7 @@ impl Daemon {
             } => {
                 let info = self.session_info(&negotiated, local).await;
                 if let Some(p) = self.peers.get_mut(&id) {
+                    p.reset_reason = None;
                     p.up_since = Some(Instant::now());
                     p.established_count += 1;
                     p.hold = Some((negotiated.hold_time, negotiated.keepalive));
@@ -242,6 +260,7 @@ impl Daemon {
                     p.restart_time = negotiated.peer_restart_time;
                 }
                 self.stale_until.remove(&id);
+                self.start_bfd(id).await;
                 let out = self.rib.peer_up(id, info.0);
                 self.dispatch(out);
             }
@@ -250,10 +269,11 @@ impl Daemon {
                 if reason.connection_lost {
                     keep = self.rib_restart_time(id);
                 }
+                self.stop_bfd(id);
                 if let Some(p) = self.peers.get_mut(&id) {
                     p.up_since = None;
                     p.link = None;
-                    p.last_error = Some(reason.text.clone());
+                    p.last_error = Some(p.reset_reason.clone().unwrap_or(reason.text.clone()));
                 }
                 if let Some(secs) = keep {
                     info!(
@@ -283,6 +303,77 @@ impl Daemon {
                 }
                 _ => {}
             },
+        }
+    }
+
+    /// Starts the BFD session of an Established `use-bfd` peer (from its session's
+    /// address, with the timers of its interface).
+    async fn start_bfd(&mut self, id: PeerId) {
+        let Some(p) = self.peers.get(&id) else {
+            return;
+        };
+        let Some((index, local)) = p.link.filter(|_| p.cfg.use_bfd) else {
+            return;
+        };
+        let remote = p.cfg.spec.address;
+        let names = match self.net.link(index).await {
+            Ok(Some(l)) => {
+                let mut n = l.altnames.clone();
+                n.push(l.name);
+                n
+            }
+            _ => Vec::new(),
+        };
+        let timers: Timers = self.cfg.bfd_timers(&names);
+        let tx = self.bfd.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(crate::bfd::io::run(rx, self.bfd_events.clone()));
+            tx
+        });
+        let _ = tx.send(BfdCommand::Add {
+            key: id,
+            local,
+            remote,
+            timers,
+        });
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.bfd = Some(BfdState::Down);
+        }
+    }
+
+    fn stop_bfd(&mut self, id: PeerId) {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if p.bfd.take().is_some() {
+            if let Some(tx) = &self.bfd {
+                let _ = tx.send(BfdCommand::Remove(id));
+            }
+        }
+    }
+
+    /// A BFD session changed state: when an Up session goes down, the path is dead and
+    /// the BGP session is reset at once (RFC 5882).
+    fn bfd_event(&mut self, event: BfdEvent<PeerId>) {
+        let Some(p) = self.peers.get_mut(&event.key) else {
+            return;
+        };
+        if p.bfd.is_none() {
+            return; // stopped meanwhile
+        }
+        p.bfd = Some(event.to);
+        if event.from == BfdState::Up && event.to != BfdState::Up {
+            warn!(
+                "peer {} ({}): BFD says the path is down ({}), resetting the session",
+                p.cfg.spec.name, p.cfg.spec.address, event.why
+            );
+            p.reset_reason = Some(format!("BFD: {}", event.why));
+            let _ = p.tx.send(ToSession::Reset(None, Some(Duration::ZERO)));
+        } else if event.to == BfdState::Up {
+            info!(
+                "peer {} ({}): BFD session up",
+                p.cfg.spec.name, p.cfg.spec.address
+            );
         }
     }
 
@@ -494,6 +585,7 @@ impl Daemon {
             }
         };
         info!("bgpd: config reloaded");
+        self.cfg.bfd = new.bfd.clone();
         let out = self
             .rib
             .reconfigure(new.instance.clone(), new.chains.clone());
@@ -512,6 +604,7 @@ impl Daemon {
                         "peer {} ({}): session settings changed, restarting it",
                         cfg.spec.name, cfg.spec.address
                     );
+                    self.stop_bfd(id);
                     if let Some(p) = self.peers.remove(&id) {
                         let _ = p.tx.send(ToSession::Stop);
                     }
@@ -521,6 +614,7 @@ impl Daemon {
                 }
                 Some(old) => {
                     let in_changed = cfg.spec.in_filter != old.spec.in_filter;
+                    let bfd_changed = cfg.use_bfd != old.use_bfd;
                     let out = self.rib.set_peer(cfg.spec.clone());
                     self.dispatch(out);
                     if let Some(p) = self.peers.get_mut(&id) {
@@ -536,6 +630,11 @@ impl Daemon {
                             }
                         }
                     }
+                    if bfd_changed && cfg.use_bfd {
+                        self.start_bfd(id).await;
+                    } else if bfd_changed {
+                        self.stop_bfd(id);
+                    }
                 }
             }
         }
@@ -545,6 +644,7 @@ impl Daemon {
             .copied()
             .collect();
         for id in removed {
+            self.stop_bfd(id);
             if let Some(p) = self.peers.remove(&id) {
                 info!(
                     "peer {} ({}) removed from the config",
@@ -581,6 +681,7 @@ impl Daemon {
                     hold_time: p.hold.map(|h| h.0),
                     keepalive_time: p.hold.map(|h| h.1),
                     disabled: p.cfg.disabled,
+                    bfd: p.bfd.map(|b| b.as_str().to_string()),
                 }
             })
             .collect();

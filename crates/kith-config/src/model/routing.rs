@@ -7,7 +7,7 @@ use ipnet::IpNet;
 use crate::diag::Located;
 use crate::model::CheckGateway;
 use crate::values::{
-    Asn, Community, Duration, Gateway, Port, PrefixLengthRange, Prepend, Secret, Ttl,
+    Asn, Community, Duration, Gateway, Multiplier, Port, PrefixLengthRange, Prepend, Secret, Ttl,
 };
 
 menu! {
@@ -15,6 +15,8 @@ menu! {
     pub struct Routing = "routing" {
         /// `/routing bgp`.
         bgp: Bgp = "bgp", default(Bgp::default());
+        /// `/routing bfd`.
+        bfd: Bfd = "bfd", default(Bfd::default());
         /// `/routing filter`.
         filter: Vec<RoutingFilterRule> = "filter", list;
     }
@@ -73,6 +75,31 @@ menu! {
         disabled: bool = "disabled", default(false);
         /// Free text.
         comment: Option<String> = "comment", optional;
+    }
+}
+
+menu! {
+    /// `/routing bfd`: timers of the BFD sessions that `use-bfd` peers ask for.
+    pub struct Bfd = "routing/bfd" {
+        /// `/routing bfd interface`: timers per interface (`all` for the rest).
+        interface: Vec<BfdInterface> = "interface", list;
+    }
+}
+
+menu! {
+    /// A `/routing bfd interface` entry (RouterOS v6). Without any, sessions use
+    /// 100 ms x 3 (RouterOS defaults to 200 ms x 5).
+    pub struct BfdInterface = "routing/bfd/interface entry" {
+        /// The interface, or `all`.
+        interface: Located<String> = "interface", default(Located::from("all"));
+        /// Desired interval between sent packets.
+        interval: Duration = "interval", default(Duration::from_millis(100));
+        /// Shortest interval between received packets this router accepts.
+        min_rx: Duration = "min-rx", default(Duration::from_millis(100));
+        /// Packets missed before the session is declared down.
+        multiplier: Multiplier = "multiplier", default(Multiplier::lit(3));
+        /// Whether the entry is ignored.
+        disabled: bool = "disabled", default(false);
     }
 }
 

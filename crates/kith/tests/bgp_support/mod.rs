@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod frr;
 pub mod speaker;
 
 use std::path::{Path, PathBuf};
