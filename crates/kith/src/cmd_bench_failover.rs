@@ -97,8 +97,8 @@ struct Outage {
 
 fn table(rows: &[(Timing, Vec<Outage>)]) -> String {
     let mut out = format!(
-        "{:<42}  {:>4}  {:>10}  {:>10}  {:>10}  {:>14}  {:>6}\n",
-        "check-gateway timing", "runs", "min ms", "median ms", "max ms", "expected ms", "lost"
+        "{:<42}  {:>4}  {:>10}  {:>10}  {:>10}  {:>14}  {:>8}\n",
+        "check-gateway timing", "runs", "min ms", "median ms", "max ms", "expected ms", "lost/run"
     );
     for (t, outages) in rows {
         let mut gaps: Vec<f64> = outages.iter().map(|o| o.gap_ms).collect();
@@ -108,7 +108,7 @@ fn table(rows: &[(Timing, Vec<Outage>)]) -> String {
         let low = t.interval_ms * u64::from(t.threshold);
         let high = low + t.interval_ms;
         out.push_str(&format!(
-            "{:<42}  {:>4}  {:>10.0}  {:>10.0}  {:>10.0}  {:>14}  {:>6}\n",
+            "{:<42}  {:>4}  {:>10.0}  {:>10.0}  {:>10.0}  {:>14}  {:>8}\n",
             t.name,
             outages.len(),
             gaps.first().copied().unwrap_or(0.0),
