@@ -399,8 +399,37 @@ fn check_ppp(config: &Config, sink: &mut Sink) {
     for binding in &server.add {
         secrets.check(&binding.user, sink);
     }
+    let srv = &server.server;
+    check_tls_keys(&srv.tls_auth, &srv.tls_crypt, srv.loc, sink);
     for client in &config.interface.ovpn_client {
         builtin.check_defaulted(&client.profile, "profile", client.loc, sink);
+        check_tls_keys(&client.tls_auth, &client.tls_crypt, client.loc, sink);
+    }
+}
+
+/// `tls-auth` and `tls-crypt` name a key of the PKI's `tls/` directory; one of them.
+fn check_tls_keys(auth: &Option<String>, crypt: &Option<String>, loc: Loc, sink: &mut Sink) {
+    if auth.is_some() && crypt.is_some() {
+        sink.error(
+            loc,
+            "tls-auth and tls-crypt exclude each other: keep one (tls-crypt also hides the handshake)",
+        );
+    }
+    for (what, name) in [("tls-auth", auth), ("tls-crypt", crypt)] {
+        let Some(name) = name else { continue };
+        let ok = !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !ok {
+            sink.error(
+                loc,
+                format!(
+                    "{what} `{name}` is not a key name (letters, digits, `-`, `_`, `.`; made by `kith pki tls-key NAME`)"
+                ),
+            );
+        }
     }
 }
 

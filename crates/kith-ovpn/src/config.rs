@@ -11,7 +11,8 @@ use kith_config::{AddressOrPool, Config, Host, OvpnProtocol, PppService, PppSwit
 use tracing::warn;
 
 use crate::codec::options::PushRoute;
-use crate::codec::wrap::AuthDigest;
+use crate::codec::static_key::{Key2, KeyDirection};
+use crate::codec::wrap::{AuthDigest, WrapMode};
 use crate::crypto::CipherKind;
 use crate::crypto::suite::digest_from_config;
 use crate::pki::Pki;
@@ -54,6 +55,8 @@ pub struct ClientSpec {
     pub session: Arc<SessionConfig>,
     /// Tunnel MTU.
     pub mtu: u32,
+    /// `add-default-route`: a default route through the tunnel while it is up.
+    pub add_default_route: bool,
 }
 
 /// True when the config has anything for vpnd (the supervisor starts it only then).
@@ -85,6 +88,14 @@ pub fn spec(config: &Config, pki_dir: &Path) -> Result<VpnSpec, String> {
         let mut s = SessionConfig::new(false, tcp, tls);
         s.ciphers = ciphers(&c.cipher, &format!("ovpn-client {name}"))?;
         s.auths = auths(&c.auth);
+        s.wrap = wrap(
+            &pki,
+            &c.tls_auth,
+            &c.tls_crypt,
+            s.auths[0],
+            false,
+            &format!("ovpn-client {name}"),
+        )?;
         s.credentials = c
             .password
             .as_ref()
@@ -102,6 +113,7 @@ pub fn spec(config: &Config, pki_dir: &Path) -> Result<VpnSpec, String> {
             tcp,
             session: Arc::new(s),
             mtu: c.max_mtu.get().into(),
+            add_default_route: c.add_default_route,
         });
     }
     Ok(VpnSpec {
@@ -129,6 +141,14 @@ fn server_spec(config: &Config, pki: &Pki) -> Result<ServerSpec, String> {
     let mut s = SessionConfig::new(true, tcp, tls);
     s.ciphers = ciphers(&srv.cipher, "ovpn-server")?;
     s.auths = auths(&srv.auth);
+    s.wrap = wrap(
+        pki,
+        &srv.tls_auth,
+        &srv.tls_crypt,
+        s.auths[0],
+        true,
+        "ovpn-server",
+    )?;
     s.tun_mtu = srv.max_mtu.get().into();
     let timeout = u64::from(srv.keepalive_timeout.max(6));
     s.ping_restart = Duration::from_secs(timeout);
@@ -159,6 +179,42 @@ fn ciphers(list: &[kith_config::OvpnCipher], what: &str) -> Result<Vec<CipherKin
         ));
     }
     Ok(out)
+}
+
+/// The control channel wrapping from `tls-auth` / `tls-crypt` (keys in the PKI's
+/// `tls/`): tls-auth signs with the `auth` digest, key direction 0 on the server and 1
+/// on the client, as openvpn's profiles say.
+fn wrap(
+    pki: &Pki,
+    tls_auth: &Option<String>,
+    tls_crypt: &Option<String>,
+    digest: AuthDigest,
+    server: bool,
+    what: &str,
+) -> Result<WrapMode, String> {
+    let read = |name: &str| -> Result<Key2, String> {
+        let path = pki.tls_key_path(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{what}: key {name}: {}: {e} (make it with `kith pki tls-key {name}`)",
+                path.display()
+            )
+        })?;
+        Key2::parse_file(&text).map_err(|e| format!("{what}: key {name} ({}): {e}", path.display()))
+    };
+    match (tls_auth, tls_crypt) {
+        (Some(_), Some(_)) => Err(format!("{what}: tls-auth and tls-crypt exclude each other")),
+        (Some(name), None) => {
+            let dir = if server {
+                KeyDirection::Normal
+            } else {
+                KeyDirection::Inverse
+            };
+            Ok(WrapMode::Auth(digest, read(name)?, dir))
+        }
+        (None, Some(name)) => Ok(WrapMode::Crypt(read(name)?, server)),
+        (None, None) => Ok(WrapMode::None),
+    }
 }
 
 fn auths(list: &[kith_config::OvpnAuth]) -> Vec<AuthDigest> {

@@ -68,6 +68,14 @@ pub fn export(
         "<ca>\n{}</ca>\n<cert>\n{}</cert>\n<key>\n{}</key>\n",
         ca, cert, key
     ));
+    if let Some(name) = &srv.tls_auth {
+        let k = read(pki.tls_key_path(name))?;
+        p.push_str(&format!("key-direction 1\n<tls-auth>\n{k}</tls-auth>\n"));
+    }
+    if let Some(name) = &srv.tls_crypt {
+        let k = read(pki.tls_key_path(name))?;
+        p.push_str(&format!("<tls-crypt>\n{k}</tls-crypt>\n"));
+    }
 
     let cipher_words: Vec<&str> = srv
         .cipher
@@ -92,5 +100,13 @@ pub fn export(
         auth.to_ascii_lowercase(),
         cipher_words.join(",")
     );
+    let mut snippet = snippet;
+    for (key, name) in [("tls-auth", &srv.tls_auth), ("tls-crypt", &srv.tls_crypt)] {
+        if let Some(name) = name {
+            snippet.push_str(&format!(
+                "      {key}: {name}   # copy tls/{name}.key into the friend's PKI too\n"
+            ));
+        }
+    }
     Ok((p, snippet))
 }

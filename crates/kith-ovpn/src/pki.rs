@@ -110,6 +110,36 @@ impl Pki {
         self.dir.join("private").join(format!("{name}.key"))
     }
 
+    /// A `tls-auth` / `tls-crypt` static key (`tls/<name>.key`).
+    pub fn tls_key_path(&self, name: &str) -> PathBuf {
+        self.dir.join("tls").join(format!("{name}.key"))
+    }
+
+    /// Makes the static key `name` for `tls-auth` / `tls-crypt` (openvpn's
+    /// `--genkey secret` format, 0600); an existing key is kept (clients have it).
+    pub fn make_tls_key(&self, name: &str) -> Result<PathBuf> {
+        let path = self.tls_key_path(name);
+        if path.exists() {
+            return Err(PkiError::State(format!(
+                "{} exists; remove it first to make a new key (every client then needs the new one)",
+                path.display()
+            )));
+        }
+        if let Some(dir) = path.parent() {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|err| PkiError::Io {
+                    path: dir.to_path_buf(),
+                    err,
+                })?;
+        }
+        let key = crate::codec::static_key::Key2::random();
+        write_private(&path, key.to_file().as_bytes())?;
+        Ok(path)
+    }
+
     /// True when `init` ran here.
     pub fn exists(&self) -> bool {
         self.ca_path().exists() && self.dir.join("ca.key").exists()

@@ -78,3 +78,66 @@ fn udp_chacha20poly1305() {
         "CHACHA20-POLY1305",
     );
 }
+
+/// The kith client installs what a stock server pushes (`route 10.99.0.0/24`) and,
+/// with `add-default-route`, a default route through the tunnel plus a host route
+/// keeping the server outside it; all gone when the tunnel goes.
+#[test]
+fn pushed_routes_and_default_route() {
+    common::logs();
+    let pair = Pair::new("ovc-routes");
+    for a in ["10.99.0.1/32", "10.123.4.5/32"] {
+        pair.lab
+            .exec_ok("srv", &["ip", "addr", "add", a, "dev", "lo"])
+            .unwrap();
+    }
+    let conf = pair.openvpn_server_conf(
+        false,
+        "AES-256-GCM",
+        "SHA1",
+        "push \"route 10.99.0.0 255.255.255.0\"",
+    );
+    pair.spawn_openvpn(
+        "srv",
+        "ovpn-server",
+        &conf,
+        "Initialization Sequence Completed",
+    );
+    let yaml = client_yaml(false, "aes256-gcm") + "      add-default-route: yes\n";
+    let vpnd = pair.spawn_vpnd("cli", &yaml);
+    let t = vpnd.wait_connected("friend1-1", Duration::from_secs(30));
+    let show = |args: &[&str]| {
+        let mut argv = vec!["ip", "route", "show"];
+        argv.extend_from_slice(args);
+        pair.lab.exec_ok("cli", &argv).unwrap()
+    };
+    let gw = &t.remote_address;
+    pair.lab
+        .wait_until("routes installed", Duration::from_secs(10), || {
+            show(&["default"]).contains("dev friend1-1")
+        })
+        .unwrap_or_else(|e| panic!("{e}: {}", show(&[])));
+    let pushed = show(&["10.99.0.0/24"]);
+    assert!(
+        pushed.contains(&format!("via {gw} dev friend1-1 proto 20 metric 19")),
+        "{pushed}"
+    );
+    let default = show(&["default"]);
+    assert!(
+        default.contains(&format!("via {gw} dev friend1-1 proto 20 metric 19")),
+        "{default}"
+    );
+    let host = show(&["10.77.1.1"]);
+    assert!(host.contains("dev eth0 proto 20"), "{host}");
+    // Traffic follows: the pushed network and anything else go through the tunnel.
+    pair.wait_ping("cli", "10.99.0.1");
+    pair.wait_ping("cli", "10.123.4.5");
+    let get = pair
+        .lab
+        .exec_ok("cli", &["ip", "route", "get", "10.123.4.5"])
+        .unwrap();
+    assert!(get.contains("dev friend1-1"), "{get}");
+    drop(vpnd);
+    let left = show(&["proto", "20"]);
+    assert!(left.trim().is_empty(), "routes left: {left}");
+}

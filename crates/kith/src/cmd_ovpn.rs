@@ -45,6 +45,14 @@ pub enum PkiCommand {
         #[arg(long, env = "KITH_PKI_DIR", default_value = pki::DEFAULT_DIR)]
         dir: PathBuf,
     },
+    /// Make a static key for `tls-auth` / `tls-crypt` (`tls/NAME.key`, 0600).
+    TlsKey {
+        /// Key name (`tls-auth: NAME` or `tls-crypt: NAME` in the config).
+        name: String,
+        /// PKI directory.
+        #[arg(long, env = "KITH_PKI_DIR", default_value = pki::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
     /// List the certificates.
     List {
         /// PKI directory.
@@ -134,6 +142,13 @@ pub fn pki(command: PkiCommand) -> Result<ExitCode> {
             for w in p.expiry_warnings()? {
                 println!("warning: {w}");
             }
+        }
+        PkiCommand::TlsKey { name, dir } => {
+            let path = Pki::open(&dir).make_tls_key(&name)?;
+            println!(
+                "made {} (give it to every client with the same tls-auth / tls-crypt name)",
+                path.display()
+            );
         }
         PkiCommand::List { dir } => {
             for (name, kind, revoked) in Pki::open(&dir).list()? {

@@ -301,6 +301,12 @@ menu! {
         protocol: OvpnProtocol = "protocol", default(OvpnProtocol::Tcp);
         /// Seconds between data channel key renegotiations.
         reneg_sec: u32 = "reneg-sec", default(3600);
+        /// `tls-auth`: a static key in the PKI's `tls/` (`kith pki tls-key NAME`) that
+        /// signs every control packet (openvpn `tls-auth`, key direction 0 here).
+        tls_auth: Option<String> = "tls-auth", optional;
+        /// `tls-crypt`: a static key in the PKI's `tls/` that signs and encrypts every
+        /// control packet (openvpn `tls-crypt`).
+        tls_crypt: Option<String> = "tls-crypt", optional;
     }
 }
 
@@ -347,6 +353,10 @@ menu! {
         cipher: Vec<OvpnCipher> = "cipher", default(vec![OvpnCipher::Blowfish128]);
         /// Whether a default route through the tunnel is added.
         add_default_route: bool = "add-default-route", default(false);
+        /// `tls-auth`: a static key in the PKI's `tls/` (key direction 1 here).
+        tls_auth: Option<String> = "tls-auth", optional;
+        /// `tls-crypt`: a static key in the PKI's `tls/`.
+        tls_crypt: Option<String> = "tls-crypt", optional;
         /// Largest MTU of the tunnel.
         max_mtu: Mtu = "max-mtu", default(Mtu::lit(1500));
         /// Whether the client is stopped.

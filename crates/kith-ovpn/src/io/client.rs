@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::dns;
-use super::driver::Driver;
+use super::driver::{ClientRouting, Driver};
 use super::registry::{Registry, TunnelStatus};
 use super::transport::Transport;
 use crate::codec::framing::Deframer;
@@ -119,6 +119,10 @@ async fn attempt(
         kind: "client",
         label: Some(spec.name.clone()),
         mtu: spec.mtu,
+        routing: Some(ClientRouting {
+            server: server.ip(),
+            add_default_route: spec.add_default_route,
+        }),
     };
     let ended = driver.run(shutdown).await;
     Ok(ended.was_up)

@@ -10,6 +10,7 @@ use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
 use super::registry::{Registry, TunnelStatus};
+use super::routes::ClientRoutes;
 use super::transport::Transport;
 use super::tunif::TunnelInterface;
 use crate::session::{Action, Established, Tunnel};
@@ -41,6 +42,17 @@ pub struct Driver {
     pub label: Option<String>,
     /// MTU for a client's interface.
     pub mtu: u32,
+    /// A client's routing: the server's address and `add-default-route`.
+    pub routing: Option<ClientRouting>,
+}
+
+/// What a client's routes need besides the push reply.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientRouting {
+    /// The server's transport address (kept outside the tunnel).
+    pub server: std::net::IpAddr,
+    /// `add-default-route`.
+    pub add_default_route: bool,
 }
 
 impl Driver {
@@ -50,6 +62,7 @@ impl Driver {
         let close = Arc::new(Notify::new());
         let (gone_tx, gone_rx) = watch::channel(false);
         let mut iface: Option<TunnelInterface> = None;
+        let mut routes: Option<ClientRoutes> = None;
         let mut est: Option<Established> = None;
         let mut reason = String::from("closed");
         let mut was_up = false;
@@ -90,6 +103,22 @@ impl Driver {
                                     e.remote.map_or("?".into(), |a| a.to_string()),
                                     e.suite
                                 );
+                                if let (Some(r), None, Some(remote)) =
+                                    (self.routing, &e.account, e.remote)
+                                {
+                                    let kname = kith_net::kernel_name(i.label());
+                                    routes = Some(
+                                        ClientRoutes::install(
+                                            &self.net,
+                                            i.label(),
+                                            &kname,
+                                            remote,
+                                            &e.routes,
+                                            r.add_default_route.then_some(r.server),
+                                        )
+                                        .await,
+                                    );
+                                }
                                 iface = Some(i);
                                 was_up = true;
                             }
@@ -107,6 +136,9 @@ impl Driver {
                             warn!("{}: {r}", self.tunnel.peer());
                         }
                         reason = r;
+                        if let Some(routes) = routes.take() {
+                            routes.remove(&self.net).await;
+                        }
                         iface = None;
                         let _ = gone_tx.send(true);
                     }
@@ -139,6 +171,9 @@ impl Driver {
                     self.tunnel.shutdown(Instant::now(), "vpnd stopping");
                 }
             }
+        }
+        if let Some(routes) = routes.take() {
+            routes.remove(&self.net).await;
         }
         drop(iface);
         let _ = gone_tx.send(true);

@@ -4,6 +4,7 @@ pub mod client;
 pub mod dns;
 pub mod driver;
 pub mod registry;
+pub mod routes;
 pub mod server;
 pub mod status;
 pub mod transport;

@@ -221,6 +221,7 @@ async fn tcp_accept(
                 kind: "server",
                 label: None,
                 mtu: spec.session.tun_mtu,
+                routing: None,
             }
             .run(shutdown)
             .await;
@@ -321,6 +322,7 @@ async fn udp_demux(
             kind: "server",
             label: None,
             mtu: spec.session.tun_mtu,
+            routing: None,
         };
         let done = done_tx.clone();
         let shutdown = shutdown.clone();
