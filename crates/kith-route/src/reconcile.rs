@@ -144,27 +144,28 @@ impl Reconciler {
                 }
                 continue;
             };
+            let mut problems = problems;
+            if installed.iter().any(|i| matches(i, &desired)) {
+                keep.push(desired);
+            } else {
+                let result = if desired.nexthops.is_empty() {
+                    net.replace_route(&desired.route).await
+                } else {
+                    net.replace_multipath_route(&desired.route, &desired.nexthops)
+                        .await
+                };
+                match result {
+                    Ok(()) => {
+                        info!("route {wanted} installed");
+                        keep.push(desired);
+                    }
+                    Err(err) => problems.push(format!("cannot install: {err}")),
+                }
+            }
             if problems.is_empty() {
                 self.clear(&wanted);
             } else {
                 self.report(&wanted, problems.join("; "));
-            }
-            if installed.iter().any(|i| matches(i, &desired)) {
-                keep.push(desired);
-                continue;
-            }
-            let result = if desired.nexthops.is_empty() {
-                net.replace_route(&desired.route).await
-            } else {
-                net.replace_multipath_route(&desired.route, &desired.nexthops)
-                    .await
-            };
-            match result {
-                Ok(()) => {
-                    info!("route {wanted} installed");
-                    keep.push(desired);
-                }
-                Err(err) => self.report(&wanted, format!("cannot install: {err}")),
             }
         }
         for stale in installed
