@@ -139,3 +139,81 @@ pub async fn fetch_status(socket: &Path) -> anyhow::Result<Status> {
         Err(_) => bail!("kith routed did not answer within 10 s"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{GatewayStatus, Timing};
+
+    fn sample() -> Status {
+        Status {
+            routes: Vec::new(),
+            gateways: vec![GatewayStatus {
+                gateway: "172.16.10.2".into(),
+                interface: Some("t1".into()),
+                state: "reachable".into(),
+                last_rtt_us: Some(310),
+                lost_in_row: 0,
+                sent: 4,
+                answered: 4,
+                for_ms: 30_000,
+                timing: Timing {
+                    interval_ms: 10_000,
+                    threshold: 2,
+                    recovery: 1,
+                },
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn status_round_trip_over_the_unix_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = socket_path(dir.path());
+        // A stale socket file from a crash is replaced.
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        let listener = bind(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let source: StatusSource = Arc::new(|| Box::pin(async { sample() }));
+        let server = tokio::spawn(serve(listener, source));
+        assert_eq!(fetch_status(&path).await.unwrap(), sample());
+
+        // Anything but GET /status is refused with a word about what exists.
+        let stream = UnixStream::connect(&path).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let req = Request::get("/routes")
+            .header(HOST, "routed")
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_missing_daemon_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = fetch_status(&socket_path(dir.path())).await.unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("cannot reach kith routed at"), "{text}");
+        assert!(text.contains("routed.sock"), "{text}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_socket_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = socket_path(dir.path());
+        std::fs::write(&path, "keep me").unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = runtime.block_on(async { bind(&path) }).unwrap_err();
+        assert!(err.to_string().contains("is not a socket"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+    }
+}

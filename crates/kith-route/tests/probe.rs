@@ -171,3 +171,59 @@ fn probes_are_bound_to_the_gateway_interface() {
         assert!(got.is_err(), "no answer through lo: {got:?}");
     });
 }
+
+/// The same over IPv6: `here` 2001:db8::1/64 on r0, `there` 2001:db8::2/64 on r1.
+fn pair6(tag: &str) -> (TestNetns, TestNetns) {
+    let (here, there) = pair(tag);
+    here.ip(&["addr", "add", "2001:db8::1/64", "dev", "r0", "nodad"])
+        .unwrap();
+    there
+        .ip(&["addr", "add", "2001:db8::2/64", "dev", "r1", "nodad"])
+        .unwrap();
+    (here, there)
+}
+
+async fn answered_v6(kind: SocketKind) {
+    let key = ProbeKey {
+        gateway: "2001:db8::2".parse().unwrap(),
+        settings: settings(),
+    };
+    let index = kith_net::Net::new()
+        .unwrap()
+        .link_index("r0")
+        .await
+        .unwrap()
+        .unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let pinger = Pinger::open(key, Some(("r0", index)), tx).unwrap();
+    assert_eq!(pinger.kind(), kind);
+    let end = Instant::now() + WAIT;
+    let mut seq = 0u16;
+    while Instant::now() < end {
+        seq += 1;
+        let _ = pinger.send(seq);
+        if let Ok(Some(reply)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+            assert_eq!(reply.key, key);
+            assert!(reply.seq <= seq);
+            return;
+        }
+    }
+    panic!("no ICMPv6 echo reply from 2001:db8::2 in {WAIT:?}");
+}
+
+#[test]
+fn ipv6_gateways_are_probed_with_both_socket_kinds() {
+    let (here, _there) = pair6("probe-v6");
+    here.exec(
+        "sh",
+        &["-c", "echo 1 0 > /proc/sys/net/ipv4/ping_group_range"],
+    )
+    .unwrap();
+    here.run(|| answered_v6(SocketKind::Raw));
+    here.exec(
+        "sh",
+        &["-c", "echo 0 0 > /proc/sys/net/ipv4/ping_group_range"],
+    )
+    .unwrap();
+    here.run(|| answered_v6(SocketKind::Ping));
+}
