@@ -17,6 +17,7 @@ PACKAGES=(
   openvpn         # stock OpenVPN 2.6: the interop peer of kith vpnd
   socat           # checksummed transfers through tunnels in the vpnd tests
   dnsmasq         # DNS server in a lab ISP: the tunnels' endpoints by name (vpn.mydomain.com)
+  iperf3          # kith bench vpn: throughput through the tunnels
   bird2           # BIRD 2: BGP interop peer of kith bgpd
   frr             # FRR bgpd/zebra: BGP interop peer of kith bgpd
   gobgpd          # GoBGP (gobgpd, gobgp): BGP interop peer of kith bgpd

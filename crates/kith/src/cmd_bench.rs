@@ -15,6 +15,10 @@ pub enum BenchCommand {
     /// Firewall: load + compile + apply of 1,000 and 10,000 generated rules beside
     /// `nft -f` of the same ruleset text alone. Needs root.
     Fw(crate::cmd_bench_fw::Args),
+    /// Tunnels: iperf3 throughput and CPU through kith vpnd and openvpn 2.6 for three
+    /// transport/cipher combinations, beside veth and `openssl speed`. Needs root,
+    /// openvpn and iperf3.
+    Vpn(crate::cmd_bench_vpn::Args),
 }
 
 /// Runs a benchmark.
@@ -22,5 +26,6 @@ pub fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Failover(args) => crate::cmd_bench_failover::run(args),
         BenchCommand::Fw(args) => crate::cmd_bench_fw::run(args),
+        BenchCommand::Vpn(args) => crate::cmd_bench_vpn::run(args),
     }
 }

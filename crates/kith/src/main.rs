@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod cmd_bench;
 mod cmd_bench_failover;
 mod cmd_bench_fw;
+mod cmd_bench_vpn;
 mod cmd_bgp;
 mod cmd_config;
 mod cmd_fw;
