@@ -125,7 +125,8 @@ pub async fn run(opts: Options) -> Result<()> {
             Some(reply) = replies.recv() => {
                 trace!("gateway {}: answer to probe {}", reply.key.gateway, reply.seq);
                 let actions = d.probers.on_reply(reply.key, reply.seq, reply.at);
-                d.after_actions(reply.key, actions).await;
+                let batch = actions.into_iter().map(|a| (reply.key, a)).collect();
+                d.after_actions(batch).await;
             }
             _ = sleep_until(probe_at) => d.probe(Instant::now()).await,
             event = events.next() => {
@@ -305,7 +306,7 @@ impl Daemon {
 
     /// Probe timers: expire and send.
     async fn probe(&mut self, now: Instant) {
-        let mut changed: Vec<(ProbeKey, Vec<Action>)> = Vec::new();
+        let mut batch: Vec<(ProbeKey, Action)> = Vec::new();
         for (key, action) in self.probers.poll(now) {
             match action {
                 Action::Send { seq } => {
@@ -317,21 +318,28 @@ impl Daemon {
                     if let Err(err) = sent {
                         debug!("gateway {}: probe {seq} not sent: {err}", key.gateway);
                         let actions = self.probers.on_send_error(key, seq, now);
-                        changed.push((key, actions));
+                        batch.extend(actions.into_iter().map(|a| (key, a)));
                     }
                 }
-                other => changed.push((key, vec![other])),
+                other => batch.push((key, other)),
             }
         }
-        for (key, actions) in changed {
-            self.after_actions(key, actions).await;
-        }
+        self.after_actions(batch).await;
     }
 
-    /// Logs reachability changes in the user's words and applies them to the kernel.
-    async fn after_actions(&mut self, key: ProbeKey, actions: Vec<Action>) {
-        let mut changed = false;
-        for action in actions {
+    /// Applies reachability changes to the kernel (one pass for the whole batch) and logs
+    /// each in the user's words, with the routes of that gateway that changed.
+    async fn after_actions(&mut self, batch: Vec<(ProbeKey, Action)>) {
+        let batch: Vec<(ProbeKey, Action)> = batch
+            .into_iter()
+            .filter(|(_, a)| !matches!(a, Action::Send { .. }))
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        let before = self.placements.clone();
+        self.sync().await;
+        for (key, action) in batch {
             let via = self
                 .slots
                 .get(&key)
@@ -340,25 +348,18 @@ impl Daemon {
                 .unwrap_or_default();
             match action {
                 Action::Send { .. } => {}
-                Action::Unreachable { lost } => {
-                    changed = true;
-                    let before = self.placements.clone();
-                    self.sync().await;
-                    self.log_change(
-                        &before,
-                        &format!("gateway {} unreachable ({lost} probes lost)", key.gateway),
-                    );
-                }
+                Action::Unreachable { lost } => self.log_change(
+                    &before,
+                    key,
+                    &format!("gateway {} unreachable ({lost} probes lost)", key.gateway),
+                ),
                 Action::Reachable {
                     answered,
                     rtt,
                     recovered,
                 } => {
-                    let before = self.placements.clone();
-                    self.sync().await;
                     let rtt = format!("{:.2} ms", rtt.as_secs_f64() * 1000.0);
                     if recovered {
-                        changed = true;
                         let what = if answered == 1 {
                             "1 probe answered".to_owned()
                         } else {
@@ -366,6 +367,7 @@ impl Daemon {
                         };
                         self.log_change(
                             &before,
+                            key,
                             &format!(
                                 "gateway {} reachable again{via} ({what}, rtt {rtt})",
                                 key.gateway
@@ -377,17 +379,20 @@ impl Daemon {
                 }
             }
         }
-        if changed {
-            self.publish();
-        }
+        self.publish();
     }
 
-    /// `gateway X unreachable (2 probes lost): route 192.168.42.0/24 distance 10 withdrawn`.
-    fn log_change(&self, before: &[(StaticRoute, Placement)], what: &str) {
+    /// `gateway X unreachable (2 probes lost): route 192.168.42.0/24 distance 10 withdrawn`,
+    /// one line per route through `key`'s gateway whose placement changed.
+    fn log_change(&self, before: &[(StaticRoute, Placement)], key: ProbeKey, what: &str) {
         let mut said = false;
         for (route, now) in &self.placements {
+            let uses = route.check == Some(key.settings)
+                && route
+                    .gateways
+                    .contains(&crate::plan::Via::Address(key.gateway));
             let was = before.iter().find(|(r, _)| r == route).map(|(_, p)| p);
-            if was == Some(now) {
+            if !uses || was == Some(now) {
                 continue;
             }
             let effect = match now {

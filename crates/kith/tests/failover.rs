@@ -386,3 +386,42 @@ fn swapped_distances_route_asymmetrically_and_traffic_flows_both_ways() {
         .expect("loose");
     wait_ping(&lab, "nas-home", "192.168.42.42");
 }
+
+#[test]
+fn reload_swaps_distances_in_place() {
+    let lab = lab("fo-reload", false, false);
+    wait_both_routes(&lab, "home", "192.168.42.0/24");
+    let swapped = router_config(
+        "192.168.0.254/24",
+        "192.168.42.0/24",
+        "172.16.10.2",
+        "172.16.11.2",
+        20,
+        10,
+    );
+    let config = lab.node_dir("home").expect("node dir").join("config.yaml");
+    std::fs::write(&config, swapped).expect("write config");
+    let out = std::process::Command::new(KITH)
+        .args(["reload", "--run-dir"])
+        .arg(run_dir(&lab, "home"))
+        .output()
+        .expect("kith reload");
+    assert!(out.status.success(), "kith reload: {out:?}");
+    wait(&lab, "distance 10 now via path 2", || {
+        routes(&lab, "home", "192.168.42.0/24")
+            .contains("via 172.16.11.2 dev t2 proto static metric 161")
+    });
+    wait(&lab, "distance 20 now via path 1", || {
+        routes(&lab, "home", "192.168.42.0/24")
+            .contains("via 172.16.10.2 dev t1 proto static metric 321")
+    });
+    assert!(path_to(&lab, "home", "192.168.42.42").contains("via 172.16.11.2 dev t2"));
+    wait_ping(&lab, "nas-home", "192.168.42.42");
+    let log = lab.log("home", "kith");
+    assert!(log.contains("routed: config reloaded"), "{log}");
+    assert_eq!(
+        log.matches("started routed").count(),
+        1,
+        "routed applies a reload in place: {log}"
+    );
+}
