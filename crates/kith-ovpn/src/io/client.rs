@@ -103,7 +103,7 @@ async fn attempt(
         sock.connect(server)
             .await
             .map_err(|e| format!("cannot reach {peer}: {e}"))?;
-        Transport::UdpConnected(sock)
+        Transport::udp(sock)
     };
     info!(
         "ovpn-client {}: connecting to {peer} over {}",

@@ -23,8 +23,9 @@ pub enum Transport {
         /// Packets from the client.
         rx: mpsc::Receiver<Vec<u8>>,
     },
-    /// A client's connected UDP socket.
-    UdpConnected(UdpSocket),
+    /// A client's connected UDP socket and its receive buffer (kept: a fresh 64 KiB
+    /// buffer per datagram costs more than the crypto).
+    UdpConnected(UdpSocket, Box<[u8]>),
     /// A TCP connection.
     Tcp {
         /// Reading half.
@@ -48,6 +49,11 @@ impl Transport {
         }
     }
 
+    /// A client's transport over a connected UDP socket.
+    pub fn udp(sock: UdpSocket) -> Transport {
+        Transport::UdpConnected(sock, vec![0u8; 65536].into_boxed_slice())
+    }
+
     /// The next packet from the peer (cancel-safe).
     pub async fn recv(&mut self) -> io::Result<Vec<u8>> {
         match self {
@@ -55,11 +61,9 @@ impl Transport {
                 .recv()
                 .await
                 .ok_or_else(|| io::Error::new(io::ErrorKind::ConnectionReset, "session replaced")),
-            Transport::UdpConnected(sock) => {
-                let mut buf = vec![0u8; 65536];
-                let n = sock.recv(&mut buf).await?;
-                buf.truncate(n);
-                Ok(buf)
+            Transport::UdpConnected(sock, buf) => {
+                let n = sock.recv(buf).await?;
+                Ok(buf[..n].to_vec())
             }
             Transport::Tcp { read, deframer, .. } => loop {
                 match deframer.next_packet() {
@@ -86,7 +90,7 @@ impl Transport {
     pub async fn send(&mut self, packet: &[u8]) -> io::Result<()> {
         match self {
             Transport::UdpShared { sock, peer, .. } => sock.send_to(packet, *peer).await.map(drop),
-            Transport::UdpConnected(sock) => sock.send(packet).await.map(drop),
+            Transport::UdpConnected(sock, _) => sock.send(packet).await.map(drop),
             Transport::Tcp { write, .. } => {
                 let framed = frame(packet).ok_or_else(|| {
                     io::Error::new(io::ErrorKind::InvalidInput, "packet too long")
