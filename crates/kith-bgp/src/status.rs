@@ -108,6 +108,19 @@ pub enum StatusError {
 /// # Errors
 /// The socket is missing or the answer is not a status.
 pub async fn fetch(run_dir: &Path) -> Result<Status, StatusError> {
+    fetch_path(run_dir, "/status").await
+}
+
+/// Fetches the status without the routes (`GET /status/peers`), cheap with a full
+/// table.
+///
+/// # Errors
+/// As [`fetch`].
+pub async fn fetch_peers(run_dir: &Path) -> Result<Status, StatusError> {
+    fetch_path(run_dir, "/status/peers").await
+}
+
+async fn fetch_path(run_dir: &Path, what: &str) -> Result<Status, StatusError> {
     let path = run_dir.join(SOCKET_NAME);
     let connect = |source| StatusError::Connect {
         path: path.display().to_string(),
@@ -116,7 +129,7 @@ pub async fn fetch(run_dir: &Path) -> Result<Status, StatusError> {
     let io = async {
         let mut stream = tokio::net::UnixStream::connect(&path).await?;
         stream
-            .write_all(b"GET /status HTTP/1.0\r\nHost: bgpd\r\n\r\n")
+            .write_all(format!("GET {what} HTTP/1.0\r\nHost: bgpd\r\n\r\n").as_bytes())
             .await?;
         let mut body = Vec::new();
         stream.take(64 << 20).read_to_end(&mut body).await?;

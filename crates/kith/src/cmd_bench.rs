@@ -9,6 +9,10 @@ use clap::Subcommand;
 /// `kith bench ...`.
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// BGP: BIRD feeds N IPv4 prefixes to kith, BIRD, FRR and GoBGP; seconds from
+    /// Established to all prefixes, peak RSS, bytes per route, kernel install beside
+    /// `ip -batch`. Needs root, bird2, frr and gobgpd.
+    Bgp(crate::cmd_bench_bgp::Args),
     /// Outage when a gateway dies: RouterOS timing (10 s, 2 misses) beside the fastest
     /// `check-gateway-interval` (100 ms), measured with a ping every 10 ms. Needs root.
     Failover(crate::cmd_bench_failover::Args),
@@ -24,6 +28,7 @@ pub enum BenchCommand {
 /// Runs a benchmark.
 pub fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
+        BenchCommand::Bgp(args) => crate::cmd_bench_bgp::run(args),
         BenchCommand::Failover(args) => crate::cmd_bench_failover::run(args),
         BenchCommand::Fw(args) => crate::cmd_bench_fw::run(args),
         BenchCommand::Vpn(args) => crate::cmd_bench_vpn::run(args),

@@ -56,7 +56,11 @@ pub fn run(command: BgpCommand) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let status = runtime.block_on(kith_bgp::status::fetch(&run_dir))?;
+    let status = if routes {
+        runtime.block_on(kith_bgp::status::fetch(&run_dir))?
+    } else {
+        runtime.block_on(kith_bgp::status::fetch_peers(&run_dir))?
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else if routes {

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_bench;
+mod cmd_bench_bgp;
+mod cmd_bench_bgp_gen;
 mod cmd_bench_failover;
 mod cmd_bench_fw;
 mod cmd_bench_vpn;

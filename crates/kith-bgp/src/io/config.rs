@@ -72,6 +72,13 @@ pub struct BgpConfig {
 }
 
 impl BgpConfig {
+    /// Whether kernel routes decide what is announced (networks with or without
+    /// `synchronize`, redistribution): only then are route events followed.
+    #[must_use]
+    pub fn watches_routes(&self) -> bool {
+        !self.networks.is_empty() || self.redistribute_connected || self.redistribute_static
+    }
+
     /// The BFD timers for a session over the interface named `names` (kernel name and
     /// altnames): the first entry naming it, else the first `all`, else 100 ms x 3.
     #[must_use]

@@ -79,13 +79,10 @@ impl Daemon {
         ids: HashMap<String, PeerId>,
     ) -> Result<(), DaemonError> {
         let net = Net::new()?;
-        let mut events = kith_net::subscribe(&[
-            EventGroup::Link,
-            EventGroup::Ipv4Address,
-            EventGroup::Ipv6Address,
-            EventGroup::Ipv4Route,
-            EventGroup::Ipv6Route,
-        ])?;
+        // Route events only when networks or redistribution need them: with a full
+        // table, every route bgpd installs would come back as an event.
+        let mut routes_watched = cfg.watches_routes();
+        let mut events = subscribe(routes_watched)?;
         let listener = listen(opts.port).await?;
         let (kernel, kernel_rx) = mpsc::unbounded_channel();
         let kernel_task = if opts.install_routes {
@@ -109,7 +106,8 @@ impl Daemon {
             tokio::spawn(super::status_server::serve(l, status_tx));
         }
         let (from_sessions_tx, mut from_sessions) = mpsc::unbounded_channel();
-        let rib = Rib::new(cfg.instance.clone(), cfg.chains.clone());
+        let mut rib = Rib::new(cfg.instance.clone(), cfg.chains.clone());
+        rib.set_kernel(opts.install_routes);
         let (bfd_events, mut bfd_rx) = mpsc::unbounded_channel();
         let mut d = Daemon {
             bfd: None,
@@ -146,14 +144,20 @@ impl Daemon {
             tokio::select! {
                 _ = sigterm.recv() => break,
                 _ = sigint.recv() => break,
-                _ = sighup.recv() => d.reload().await,
+                _ = sighup.recv() => {
+                    d.reload().await;
+                    if !routes_watched && d.cfg.watches_routes() {
+                        events = subscribe(true)?;
+                        routes_watched = true;
+                    }
+                }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, addr)) => d.incoming(stream, addr),
                     Err(e) => warn!("bgpd: accept failed: {e}"),
                 },
                 Some(event) = from_sessions.recv() => d.session_event(event).await,
                 Some(event) = bfd_rx.recv() => d.bfd_event(event),
-                Some(reply) = status_rx.recv() => { let _ = reply.send(d.status()); }
+                Some((routes, reply)) = status_rx.recv() => { let _ = reply.send(d.status(routes)); }
                 event = events.next() => match event {
                     Some(event) => {
                         if d.link_event(&event).await {
@@ -164,7 +168,7 @@ impl Daemon {
                 },
                 () = sleep_until(sync_at) => { sync_at = None; d.sync_local().await; }
                 () = sleep_until(stale_at) => d.sweep_expired_stale(),
-                _ = resync.tick() => d.sync_local().await,
+                _ = resync.tick() => if d.cfg.watches_routes() { d.sync_local().await },
             }
         }
         info!("bgpd: stopping, closing sessions and removing its routes");
@@ -507,13 +511,14 @@ impl Daemon {
                 }
             }
         }
-        matches!(
-            event,
-            NetEvent::RouteAdded(_)
-                | NetEvent::RouteRemoved(_)
-                | NetEvent::Overrun
-                | NetEvent::LinkChanged(_)
-        )
+        match event {
+            // bgpd's own routes never decide what it announces.
+            NetEvent::RouteAdded(r) | NetEvent::RouteRemoved(r) => {
+                r.route.protocol != PROTO_BGP && self.cfg.watches_routes()
+            }
+            NetEvent::Overrun | NetEvent::LinkChanged(_) => self.cfg.watches_routes(),
+            _ => false,
+        }
     }
 
     /// Announces the networks whose route exists (or that need none), and what
@@ -659,7 +664,7 @@ impl Daemon {
         self.sync_local().await;
     }
 
-    fn status(&self) -> Status {
+    fn status(&self, with_routes: bool) -> Status {
         let mut peers: Vec<PeerStatus> = self
             .cfg
             .peers
@@ -686,9 +691,12 @@ impl Daemon {
             })
             .collect();
         peers.sort_by(|a, b| a.name.cmp(&b.name));
-        let routes = self
-            .rib
-            .routes()
+        let routes = if with_routes {
+            self.rib.routes()
+        } else {
+            Vec::new()
+        };
+        let routes = routes
             .into_iter()
             .map(|r| RouteStatusView {
                 dst_address: r.dst_address,
@@ -717,6 +725,20 @@ impl Daemon {
             routes,
         }
     }
+}
+
+type Events = std::pin::Pin<Box<dyn futures::Stream<Item = NetEvent> + Send>>;
+
+fn subscribe(routes: bool) -> Result<Events, DaemonError> {
+    let mut groups = vec![
+        EventGroup::Link,
+        EventGroup::Ipv4Address,
+        EventGroup::Ipv6Address,
+    ];
+    if routes {
+        groups.extend([EventGroup::Ipv4Route, EventGroup::Ipv6Route]);
+    }
+    Ok(Box::pin(kith_net::subscribe(&groups)?))
 }
 
 fn is_link_local(net: &IpNet) -> bool {

@@ -11,7 +11,9 @@ use tracing::debug;
 use crate::status::Status;
 
 /// A request for the current status, answered by the daemon loop.
-pub(crate) type StatusRequest = oneshot::Sender<Status>;
+/// `true` when the routes are wanted too (`GET /status`), `false` for the peers alone
+/// (`GET /status/peers`: cheap with a full table).
+pub(crate) type StatusRequest = (bool, oneshot::Sender<Status>);
 
 /// Binds the socket (replacing a stale one).
 pub(crate) fn bind(path: &Path) -> std::io::Result<UnixListener> {
@@ -48,9 +50,10 @@ async fn answer(mut stream: UnixStream, requests: mpsc::UnboundedSender<StatusRe
         }
     }
     let text = String::from_utf8_lossy(&head);
-    let (code, body) = if text.starts_with("GET /status ") {
+    let routes = text.starts_with("GET /status ");
+    let (code, body) = if routes || text.starts_with("GET /status/peers ") {
         let (tx, rx) = oneshot::channel();
-        let status = match requests.send(tx) {
+        let status = match requests.send((routes, tx)) {
             Ok(()) => rx.await.ok(),
             Err(_) => None,
         };
@@ -61,7 +64,7 @@ async fn answer(mut stream: UnixStream, requests: mpsc::UnboundedSender<StatusRe
     } else {
         (
             "404 Not Found",
-            "{\"error\":\"only GET /status\"}".to_string(),
+            "{\"error\":\"only GET /status and GET /status/peers\"}".to_string(),
         )
     };
     let reply = format!(

@@ -197,6 +197,7 @@ pub struct Rib {
     local: HashMap<IpNet, Arc<PathAttributes>>,
     installed: HashMap<IpNet, (IpAddr, Option<Ipv6Addr>, u8)>,
     dirty: BTreeSet<IpNet>,
+    kernel: bool,
 }
 
 impl Rib {
@@ -212,6 +213,16 @@ impl Rib {
             local: HashMap::new(),
             installed: HashMap::new(),
             dirty: BTreeSet::new(),
+            kernel: true,
+        }
+    }
+
+    /// Whether kernel changes are computed at all (`false`: bgpd runs without route
+    /// install, and keeps no table of installed routes).
+    pub fn set_kernel(&mut self, on: bool) {
+        self.kernel = on;
+        if !on {
+            self.installed = HashMap::new();
         }
     }
 
@@ -580,31 +591,37 @@ impl Rib {
             self.install_path(id, prefix, None);
             return;
         }
-        let mut candidate = Candidate {
-            prefix,
-            attrs: (*r.attrs).clone(),
-            distance: None,
-            prepend_as: r.attrs.as_path.first_as().unwrap_or(peer.spec.remote_as),
+        let (next_hop, link_local) = (r.next_hop, r.link_local);
+        // Without an in-filter the received attributes stand as they are: no copy.
+        let (attrs, distance) = match &peer.spec.in_filter {
+            None => (Ok(Arc::clone(&r.attrs)), None),
+            Some(chain) => {
+                let mut candidate = Candidate {
+                    prefix,
+                    attrs: (*r.attrs).clone(),
+                    distance: None,
+                    prepend_as: r.attrs.as_path.first_as().unwrap_or(peer.spec.remote_as),
+                };
+                match self.chains.evaluate(chain, &mut candidate) {
+                    Verdict::Accept => (Err(candidate.attrs), candidate.distance),
+                    verdict => {
+                        self.set_status(id, prefix, RouteStatus::Filtered(verdict.as_str()));
+                        self.install_path(id, prefix, None);
+                        return;
+                    }
+                }
+            }
         };
-        let verdict = match &peer.spec.in_filter {
-            Some(chain) => self.chains.evaluate(chain, &mut candidate),
-            None => Verdict::Accept,
+        let attrs = match attrs {
+            Ok(shared) => shared,
+            Err(changed) => self.interner.intern(changed),
         };
-        if verdict != Verdict::Accept {
-            self.set_status(id, prefix, RouteStatus::Filtered(verdict.as_str()));
-            self.install_path(id, prefix, None);
-            return;
-        }
         let path = Path {
             source: Source::Peer(id),
-            attrs: self.interner.intern(candidate.attrs),
-            next_hop: r.next_hop,
-            link_local: r.link_local,
-            distance: candidate.distance.unwrap_or(if ebgp {
-                EBGP_DISTANCE
-            } else {
-                IBGP_DISTANCE
-            }),
+            attrs,
+            next_hop,
+            link_local,
+            distance: distance.unwrap_or(if ebgp { EBGP_DISTANCE } else { IBGP_DISTANCE }),
             peer_addr: peer.spec.address,
             peer_id: peer
                 .session
@@ -665,6 +682,9 @@ impl Rib {
     }
 
     fn kernel_change(&mut self, prefix: IpNet, out: &mut Output) {
+        if !self.kernel {
+            return;
+        }
         let want = self
             .loc
             .best(&prefix)
