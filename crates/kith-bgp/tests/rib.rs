@@ -58,6 +58,7 @@ fn spec(id: PeerId, name: &str, addr: &str, asn: u32, in_filter: Option<&str>) -
         rr_client: false,
         nexthop_choice: NexthopChoice::Default,
         max_prefix: None,
+        default_originate: kith_config::DefaultOriginate::Never,
     }
 }
 

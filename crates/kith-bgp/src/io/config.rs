@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use ipnet::IpNet;
-use kith_config::{AddressFamily, Config, Gateway};
+use kith_config::{AddressFamily, Config, DefaultOriginate, Gateway, Secret};
 
 use crate::bfd::Timers;
 use crate::codec::Family;
@@ -35,6 +35,12 @@ pub struct PeerConfig {
     pub max_prefix_restart: Option<Duration>,
     /// `use-bfd`: a BFD session guards the BGP session once Established.
     pub use_bfd: bool,
+    /// `tcp-md5-key` (RFC 2385).
+    pub md5_key: Option<Secret>,
+    /// `ttl-security` (GTSM, RFC 5082): TTL 255 sent, less refused.
+    pub ttl_security: bool,
+    /// `update-source` given as an interface: connect from its address.
+    pub update_source_interface: Option<String>,
 }
 
 impl PeerConfig {
@@ -46,6 +52,9 @@ impl PeerConfig {
             || self.remote_port != old.remote_port
             || self.local_address != old.local_address
             || self.ttl != old.ttl
+            || self.md5_key != old.md5_key
+            || self.ttl_security != old.ttl_security
+            || self.update_source_interface != old.update_source_interface
             || self.spec.address != old.spec.address
             || self.spec.remote_as != old.spec.remote_as
     }
@@ -76,7 +85,13 @@ impl BgpConfig {
     /// `synchronize`, redistribution): only then are route events followed.
     #[must_use]
     pub fn watches_routes(&self) -> bool {
-        !self.networks.is_empty() || self.redistribute_connected || self.redistribute_static
+        !self.networks.is_empty()
+            || self.redistribute_connected
+            || self.redistribute_static
+            || self
+                .peers
+                .iter()
+                .any(|p| p.spec.default_originate == DefaultOriginate::IfInstalled)
     }
 
     /// The BFD timers for a session over the interface named `names` (kernel name and
@@ -151,10 +166,13 @@ impl BgpConfig {
                     })
                     .collect();
                 let ebgp = remote_as != instance.local_as;
-                let ttl =
+                let ttl = if p.ttl_security {
+                    255
+                } else {
                     p.ttl
                         .map(|t| t.get())
-                        .unwrap_or(if ebgp && !p.multihop { 1 } else { 255 });
+                        .unwrap_or(if ebgp && !p.multihop { 1 } else { 255 })
+                };
                 PeerConfig {
                     spec: PeerSpec {
                         id: ids(&p.name.value),
@@ -166,10 +184,11 @@ impl BgpConfig {
                         rr_client: p.route_reflect,
                         nexthop_choice: p.nexthop_choice,
                         max_prefix: p.max_prefix_limit,
+                        default_originate: p.default_originate,
                     },
                     fsm,
                     remote_port: p.remote_port.map_or(BGP_PORT, |p| p.get()),
-                    // `update-source` by address; by interface is not supported yet.
+                    // `update-source` by address here, by interface at connect time.
                     local_address: p.local_address.or(match &p.update_source {
                         Some(Gateway::Address(a)) => Some(*a),
                         _ => None,
@@ -178,6 +197,14 @@ impl BgpConfig {
                     disabled: p.disabled,
                     max_prefix_restart: p.max_prefix_restart_time.map(|d| d.get()),
                     use_bfd: p.use_bfd,
+                    md5_key: p.tcp_md5_key.clone().filter(|k| !k.expose().is_empty()),
+                    ttl_security: p.ttl_security,
+                    update_source_interface: match &p.update_source {
+                        Some(Gateway::Interface(name)) if p.local_address.is_none() => {
+                            Some(name.value.clone())
+                        }
+                        _ => None,
+                    },
                 }
             })
             .collect();

@@ -84,6 +84,8 @@ impl Daemon {
         let mut routes_watched = cfg.watches_routes();
         let mut events = subscribe(routes_watched)?;
         let listener = listen(opts.port).await?;
+        let mut md5_keys: HashMap<IpAddr, Vec<u8>> = HashMap::new();
+        apply_md5_keys(&listener, &cfg.peers, &mut md5_keys);
         let (kernel, kernel_rx) = mpsc::unbounded_channel();
         let kernel_task = if opts.install_routes {
             // A socket of its own: two dumps on one socket at once fail with EBUSY.
@@ -146,6 +148,7 @@ impl Daemon {
                 _ = sigint.recv() => break,
                 _ = sighup.recv() => {
                     d.reload().await;
+                    apply_md5_keys(&listener, &d.cfg.peers, &mut md5_keys);
                     if !routes_watched && d.cfg.watches_routes() {
                         events = subscribe(true)?;
                         routes_watched = true;
@@ -536,6 +539,10 @@ impl Daemon {
             .filter(|r| r.route.protocol != PROTO_BGP && !r.linkdown)
             .map(|r| r.route.dst)
             .collect();
+        let v4 = present.contains(&IpNet::V4(ipnet::Ipv4Net::default()));
+        let v6 = present.contains(&IpNet::V6(ipnet::Ipv6Net::default()));
+        let out = self.rib.set_default_installed(v4, v6);
+        self.dispatch(out);
         let mut want: BTreeSet<IpNet> = self
             .cfg
             .networks
@@ -725,6 +732,35 @@ impl Daemon {
             routes,
         }
     }
+}
+
+/// Puts the peers' TCP-MD5 keys on the listening socket (accepted connections inherit
+/// them) and takes away those of peers that no longer have one.
+fn apply_md5_keys(
+    listener: &TcpListener,
+    peers: &[PeerConfig],
+    applied: &mut HashMap<IpAddr, Vec<u8>>,
+) {
+    let want: HashMap<IpAddr, Vec<u8>> = peers
+        .iter()
+        .filter_map(|p| {
+            p.md5_key
+                .as_ref()
+                .map(|k| (p.spec.address, k.expose().as_bytes().to_vec()))
+        })
+        .collect();
+    let v6 = listener.local_addr().is_ok_and(|a| a.is_ipv6());
+    for (addr, key) in &want {
+        if applied.get(addr) != Some(key) {
+            if let Err(e) = super::sockopt::set_tcp_md5(listener, *addr, key, v6) {
+                warn!("bgpd: cannot set the TCP-MD5 key for {addr}: {e}");
+            }
+        }
+    }
+    for addr in applied.keys().filter(|a| !want.contains_key(*a)) {
+        let _ = super::sockopt::set_tcp_md5(listener, *addr, &[], v6);
+    }
+    *applied = want;
 }
 
 type Events = std::pin::Pin<Box<dyn futures::Stream<Item = NetEvent> + Send>>;

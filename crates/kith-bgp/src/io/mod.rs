@@ -5,6 +5,7 @@ mod config;
 mod daemon;
 mod kernel;
 mod session;
+mod sockopt;
 mod status_server;
 
 use std::collections::HashMap;

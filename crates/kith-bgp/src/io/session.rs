@@ -231,6 +231,13 @@ impl Session {
         if let Err(e) = stream.set_ttl(u32::from(self.cfg.ttl)) {
             debug!("{}: cannot set TTL: {e}", self.label());
         }
+        if self.cfg.ttl_security {
+            let v6 = local.is_ipv6() && !local.ip().to_canonical().is_ipv4();
+            if let Err(e) = super::sockopt::set_min_ttl(&stream, v6, 255) {
+                warn!("{}: cannot enforce ttl-security: {e}", self.label());
+                return None;
+            }
+        }
         let (reader, writer) = stream.into_split();
         self.next_seq += 1;
         let seq = self.next_seq;
@@ -547,11 +554,30 @@ impl Session {
     fn start_connect(&mut self) {
         let remote = SocketAddr::new(self.cfg.spec.address, self.cfg.remote_port);
         let local = self.cfg.local_address;
+        let interface = self.cfg.update_source_interface.clone();
+        let md5 = self
+            .cfg
+            .md5_key
+            .as_ref()
+            .map(|k| k.expose().as_bytes().to_vec());
+        let ttl_security = self.cfg.ttl_security;
         let timeout = self.primary.fsm.retry_delay().max(Duration::from_secs(1));
         self.connecting = Some(Box::pin(async move {
             let socket = match remote.ip() {
                 IpAddr::V4(_) => TcpSocket::new_v4()?,
                 IpAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            if let Some(key) = &md5 {
+                super::sockopt::set_tcp_md5(&socket, remote.ip(), key, remote.is_ipv6())?;
+            }
+            if ttl_security {
+                // Before connect: a SYN-ACK from farther away is dropped too.
+                super::sockopt::set_min_ttl(&socket, remote.is_ipv6(), 255)?;
+            }
+            let local = match (local, interface) {
+                (Some(a), _) => Some(a),
+                (None, Some(name)) => Some(interface_address(&name, remote.ip()).await?),
+                (None, None) => None,
             };
             if let Some(local) = local {
                 socket.bind(SocketAddr::new(local, 0))?;
@@ -561,6 +587,32 @@ impl Session {
                 .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
         }));
     }
+}
+
+/// The address of interface `name` to connect to `remote` from (`update-source` by
+/// interface): a global address of the same family, the first the kernel lists.
+async fn interface_address(name: &str, remote: IpAddr) -> std::io::Result<IpAddr> {
+    let err = |what: String| std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, what);
+    let net = kith_net::Net::new().map_err(|e| err(e.to_string()))?;
+    let addrs = net
+        .addresses(Some(name.into()))
+        .await
+        .map_err(|e| err(format!("update-source {name}: {e}")))?;
+    addrs
+        .iter()
+        .map(kith_net::AddressInfo::ip)
+        .find(|a| {
+            a.is_ipv4() == remote.is_ipv4()
+                && match a {
+                    IpAddr::V6(v6) => !v6.is_unicast_link_local(),
+                    IpAddr::V4(_) => true,
+                }
+        })
+        .ok_or_else(|| {
+            err(format!(
+                "update-source {name} has no address to reach {remote} from"
+            ))
+        })
 }
 
 /// Reads the byte stream and cuts it into messages.

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use kith_config::NexthopChoice;
+use kith_config::{DefaultOriginate, NexthopChoice};
 use serde::Serialize;
 
 use crate::codec::{
@@ -63,6 +63,8 @@ pub struct PeerSpec {
     pub nexthop_choice: NexthopChoice,
     /// Prefix limit.
     pub max_prefix: Option<u32>,
+    /// `default-originate`: announce a default route to this peer.
+    pub default_originate: DefaultOriginate,
 }
 
 /// An Established session.
@@ -198,6 +200,9 @@ pub struct Rib {
     installed: HashMap<IpNet, (IpAddr, Option<Ipv6Addr>, u8)>,
     dirty: BTreeSet<IpNet>,
     kernel: bool,
+    /// Whether the kernel has an active default route (IPv4, IPv6) of another source
+    /// (`default-originate: if-installed`).
+    default_installed: (bool, bool),
 }
 
 impl Rib {
@@ -214,6 +219,32 @@ impl Rib {
             installed: HashMap::new(),
             dirty: BTreeSet::new(),
             kernel: true,
+            default_installed: (false, false),
+        }
+    }
+
+    /// Tells whether the kernel has a default route of another source (IPv4, IPv6);
+    /// peers with `default-originate: if-installed` follow it.
+    pub fn set_default_installed(&mut self, v4: bool, v6: bool) -> Output {
+        if self.default_installed != (v4, v6) {
+            self.default_installed = (v4, v6);
+            self.dirty.extend(default_prefixes());
+        }
+        self.flush()
+    }
+
+    /// Whether `peer` is sent an originated default route for the family of `prefix`.
+    fn originates_default(&self, spec: &PeerSpec, prefix: &IpNet) -> bool {
+        if prefix.prefix_len() != 0 {
+            return false;
+        }
+        match spec.default_originate {
+            DefaultOriginate::Never => false,
+            DefaultOriginate::Always => true,
+            DefaultOriginate::IfInstalled => match prefix {
+                IpNet::V4(_) => self.default_installed.0,
+                IpNet::V6(_) => self.default_installed.1,
+            },
         }
     }
 
@@ -239,7 +270,11 @@ impl Rib {
         match self.peers.get_mut(&id) {
             Some(state) => {
                 let in_changed = state.spec.in_filter != spec.in_filter;
+                let default_changed = state.spec.default_originate != spec.default_originate;
                 state.spec = spec;
+                if default_changed {
+                    self.dirty.extend(default_prefixes());
+                }
                 if in_changed {
                     self.reevaluate_peer(id);
                 }
@@ -296,7 +331,8 @@ impl Rib {
         peer.session = Some(session);
         peer.adj_out.clear();
         let mut out = Output::default();
-        let prefixes: Vec<IpNet> = self.loc.prefixes().copied().collect();
+        let mut prefixes: Vec<IpNet> = self.loc.prefixes().copied().collect();
+        prefixes.extend(default_prefixes().filter(|p| self.loc.best(p).is_none()));
         self.export_to(id, &prefixes, &mut out);
         for family in families {
             out.messages
@@ -371,6 +407,10 @@ impl Rib {
             .prefixes()
             .filter(|p| Family::of(p) == family)
             .copied()
+            .chain(
+                default_prefixes()
+                    .filter(|p| Family::of(p) == family && self.loc.best(p).is_none()),
+            )
             .collect();
         self.export_to(id, &prefixes, &mut out);
         out
@@ -731,10 +771,14 @@ impl Rib {
             if !families.contains(&family) {
                 continue;
             }
-            let want = self
-                .loc
-                .best(prefix)
-                .and_then(|best| export(&self.instance, &self.chains, peer, prefix, best));
+            let want = if self.originates_default(&peer.spec, prefix) {
+                let local = self.default_path(*prefix);
+                export(&self.instance, &self.chains, peer, prefix, &local)
+            } else {
+                self.loc
+                    .best(prefix)
+                    .and_then(|best| export(&self.instance, &self.chains, peer, prefix, best))
+            };
             let want = want.map(|a| Sent {
                 attrs: self.interner.intern(a.attrs),
                 next_hop: a.next_hop,
@@ -779,6 +823,31 @@ impl Rib {
                     }
                 }
             }
+        }
+    }
+}
+
+fn default_prefixes() -> impl Iterator<Item = IpNet> {
+    [
+        IpNet::V4(ipnet::Ipv4Net::default()),
+        IpNet::V6(ipnet::Ipv6Net::default()),
+    ]
+    .into_iter()
+}
+
+impl Rib {
+    /// The path of an originated default route (`default-originate`).
+    fn default_path(&self, prefix: IpNet) -> Path {
+        Path {
+            source: Source::Local,
+            attrs: Arc::new(PathAttributes::default()),
+            next_hop: unspecified(prefix),
+            link_local: None,
+            distance: 0,
+            peer_addr: unspecified(prefix),
+            peer_id: self.instance.router_id,
+            ebgp: false,
+            from_rr_client: false,
         }
     }
 }

@@ -173,6 +173,9 @@ menu! {
         keepalive_time: Option<Duration> = "keepalive-time", optional;
         /// TTL of sent packets (`default`: 1 for eBGP, 255 for iBGP, when absent).
         ttl: Option<Ttl> = "ttl", optional;
+        /// GTSM (RFC 5082): send with TTL 255 and drop what arrives with less (the peer
+        /// must do the same).
+        ttl_security: bool = "ttl-security", default(false);
         /// Whether the peer may be several hops away.
         multihop: bool = "multihop", default(false);
         /// Whether the router waits for the peer to connect.
