@@ -193,6 +193,15 @@ fn a_reset_flood_from_one_source_neither_exhausts_memory_nor_blocks_others() {
     if let Err(e) = lab.wait_ping("remi", "172.16.10.1", WAIT) {
         panic!("{e}\n{}", logs(&lab));
     }
+    // remi's session has a socket of its own, connected to remi (no hop through the
+    // listener's task).
+    let socks = lab.exec_ok("home", &["ss", "-uan"]).unwrap();
+    assert!(
+        socks.lines().any(|l| l.starts_with("ESTAB")
+            && l.contains("203.0.113.10:1194")
+            && l.contains("192.0.2.20:")),
+        "{socks}"
+    );
 
     // Bounded: few half-open handshakes from the flooder, little memory, one log line
     // per window for the flooder and none for remi.

@@ -149,8 +149,8 @@ pub async fn run(
     let limiter = Arc::new(Mutex::new(RateLimiter::default()));
     let mut tasks = Vec::new();
     for a in addrs {
-        let sock = UdpSocket::bind((a, spec.port))
-            .await
+        let sock = bind_reuse(SocketAddr::new(IpAddr::V4(a), spec.port))
+            .and_then(UdpSocket::from_std)
             .map_err(|e| format!("cannot listen on UDP {a}:{}: {e}", spec.port))?;
         info!("ovpn-server listening on UDP {a}:{}", spec.port);
         tasks.push(tokio::spawn(udp_demux(
@@ -310,13 +310,23 @@ async fn udp_demux(
         };
         let (tx, rx) = mpsc::channel(1024);
         sessions.insert(from, Session { tx, sid });
+        // The session's own socket, connected to the client: the kernel hands it the
+        // client's packets directly (no hop through this task). Without one (out of
+        // file descriptors), the shared socket serves.
+        let transport = match sock.local_addr().and_then(|l| session_socket(l, from)) {
+            Ok(own) => Transport::udp_session(own, rx, sid),
+            Err(e) => {
+                debug!("ovpn-server: no socket of its own for {from}: {e}");
+                Transport::UdpShared {
+                    sock: sock.clone(),
+                    peer: from,
+                    rx,
+                }
+            }
+        };
         let driver = Driver {
             tunnel,
-            transport: Transport::UdpShared {
-                sock: sock.clone(),
-                peer: from,
-                rx,
-            },
+            transport,
             net: net.clone(),
             registry: registry.clone(),
             kind: "server",
@@ -334,6 +344,25 @@ async fn udp_demux(
             warn!("ovpn-server: {} sessions", sessions.len());
         }
     }
+}
+
+/// A UDP socket bound to `local` with SO_REUSEADDR and SO_REUSEPORT, so that the
+/// sessions' connected sockets can share the listener's address and port.
+fn bind_reuse(local: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(local), Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&local.into())?;
+    Ok(s.into())
+}
+
+/// A session's socket: the listener's address and port, connected to the client.
+fn session_socket(local: SocketAddr, peer: SocketAddr) -> std::io::Result<UdpSocket> {
+    let s = bind_reuse(local)?;
+    s.connect(peer)?;
+    UdpSocket::from_std(s)
 }
 
 #[cfg(test)]
