@@ -44,6 +44,8 @@ struct Row {
     feeder_cpu: Option<f64>,
 }
 
+/// A receiver whose count does not move for this long has stopped.
+const STALL: Duration = Duration::from_secs(60);
 const FEEDER_CORE: &str = "0";
 const RECEIVER_CORE: &str = "1";
 const FEED: &str = "10.0.0.1";
@@ -205,8 +207,15 @@ fn measure(
     let t0 = Instant::now();
     let cpu0 = feeder.cpu(lab);
     lab.exec_ok("f", &["birdc", "-s", &feeder.sock, "enable", "feed_routes"])?;
+    let mut last = (0, Instant::now());
     let done = poll(timeout, Duration::from_millis(100), || {
-        Ok(count()? >= feeder.count)
+        let n = count()?;
+        if n != last.0 {
+            last = (n, Instant::now());
+        } else if last.1.elapsed() > STALL {
+            bail!("stalled at {n} of {} prefixes", feeder.count);
+        }
+        Ok(n >= feeder.count)
     });
     let secs = t0.elapsed().as_secs_f64();
     let cpu = feeder.cpu(lab).saturating_sub(cpu0);

@@ -124,7 +124,8 @@ pub fn bird_static(table: Table, prefixes: &[(Ipv4Addr, u8)], disabled: bool) ->
             let hops = 1 + h.next() % 5;
             out.push_str(" {");
             for _ in 0..hops {
-                let asn = 64_512 + h.next() % 1_000;
+                // 64512-64991: never a receiver's (65001) or the feeder's (65000) AS.
+                let asn = 64_512 + h.next() % 480;
                 let _ = write!(out, " bgp_path.prepend({asn});");
             }
             let mut c = Rng((i as u64).wrapping_mul(0x5851_f42d) | 1);

@@ -1,7 +1,7 @@
 //! The [`Rib`] engine: received UPDATEs through the in-filter into the Loc-RIB, best
 //! path changes out to every peer (Adj-RIB-Out diffing, packed UPDATEs) and to the kernel.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use super::best::BestConfig;
 use super::export::export;
 use super::intern::Interner;
 use super::table::LocRib;
-use super::{Path, PeerId, Source};
+use super::{Path, PeerId, PrefixMap, Source};
 
 /// Distance of eBGP routes (RouterOS).
 pub const EBGP_DISTANCE: u8 = 20;
@@ -80,6 +80,40 @@ pub struct SessionInfo {
     pub link_local: Option<Ipv6Addr>,
 }
 
+/// The in-filter action that refused a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FilterAction {
+    /// `discard`.
+    Discard,
+    /// `reject`.
+    Reject,
+}
+
+impl FilterAction {
+    fn of(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Reject => Self::Reject,
+            _ => Self::Discard,
+        }
+    }
+
+    /// The RouterOS word.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discard => "discard",
+            Self::Reject => "reject",
+        }
+    }
+}
+
+impl std::fmt::Display for FilterAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What became of a received route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -87,7 +121,7 @@ pub enum RouteStatus {
     /// In the Loc-RIB.
     Accepted,
     /// Refused by the in-filter (`discard` or `reject`).
-    Filtered(&'static str),
+    Filtered(FilterAction),
     /// Own AS in the AS_PATH, or own id in ORIGINATOR_ID / CLUSTER_LIST.
     Loop,
     /// RFC 7606 treat-as-withdraw.
@@ -114,8 +148,8 @@ struct Sent {
 pub(crate) struct PeerState {
     pub(crate) spec: PeerSpec,
     pub(crate) session: Option<SessionInfo>,
-    adj_in: HashMap<IpNet, Received>,
-    adj_out: HashMap<IpNet, Sent>,
+    adj_in: PrefixMap<Received>,
+    adj_out: PrefixMap<Sent>,
     accepted: usize,
 }
 
@@ -197,8 +231,9 @@ pub struct Rib {
     loc: LocRib,
     interner: Interner,
     local: HashMap<IpNet, Arc<PathAttributes>>,
-    installed: HashMap<IpNet, (IpAddr, Option<Ipv6Addr>, u8)>,
-    dirty: BTreeSet<IpNet>,
+    installed: PrefixMap<(IpAddr, Option<Ipv6Addr>, u8)>,
+    /// Prefixes whose best path may have changed (sorted and deduplicated at flush).
+    dirty: Vec<IpNet>,
     kernel: bool,
     /// Whether the kernel has an active default route (IPv4, IPv6) of another source
     /// (`default-originate: if-installed`).
@@ -216,8 +251,8 @@ impl Rib {
             loc: LocRib::default(),
             interner: Interner::default(),
             local: HashMap::new(),
-            installed: HashMap::new(),
-            dirty: BTreeSet::new(),
+            installed: PrefixMap::default(),
+            dirty: Vec::new(),
             kernel: true,
             default_installed: (false, false),
         }
@@ -253,7 +288,7 @@ impl Rib {
     pub fn set_kernel(&mut self, on: bool) {
         self.kernel = on;
         if !on {
-            self.installed = HashMap::new();
+            self.installed = PrefixMap::default();
         }
     }
 
@@ -286,8 +321,8 @@ impl Rib {
                     PeerState {
                         spec,
                         session: None,
-                        adj_in: HashMap::new(),
-                        adj_out: HashMap::new(),
+                        adj_in: PrefixMap::default(),
+                        adj_out: PrefixMap::default(),
                         accepted: 0,
                     },
                 );
@@ -437,14 +472,14 @@ impl Rib {
                 .loc
                 .set(prefix, Source::Local, Some(path), self.best_config())
             {
-                self.dirty.insert(prefix);
+                self.dirty.push(prefix);
             }
         } else if self.local.remove(&prefix).is_some()
             && self
                 .loc
                 .set(prefix, Source::Local, None, self.best_config())
         {
-            self.dirty.insert(prefix);
+            self.dirty.push(prefix);
         }
         self.flush()
     }
@@ -645,7 +680,11 @@ impl Rib {
                 match self.chains.evaluate(chain, &mut candidate) {
                     Verdict::Accept => (Err(candidate.attrs), candidate.distance),
                     verdict => {
-                        self.set_status(id, prefix, RouteStatus::Filtered(verdict.as_str()));
+                        self.set_status(
+                            id,
+                            prefix,
+                            RouteStatus::Filtered(FilterAction::of(verdict)),
+                        );
                         self.install_path(id, prefix, None);
                         return;
                     }
@@ -694,14 +733,16 @@ impl Rib {
             .loc
             .set(prefix, Source::Peer(id), path, self.best_config())
         {
-            self.dirty.insert(prefix);
+            self.dirty.push(prefix);
         }
     }
 
     /// Sends every peer and the kernel what the dirty prefixes now need.
     fn flush(&mut self) -> Output {
         let mut out = Output::default();
-        let dirty: Vec<IpNet> = std::mem::take(&mut self.dirty).into_iter().collect();
+        let mut dirty: Vec<IpNet> = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
         if dirty.is_empty() {
             return out;
         }

@@ -16,10 +16,16 @@ use crate::codec::PathAttributes;
 
 pub use best::{BestConfig, DEFAULT_LOCAL_PREF, compare};
 pub use engine::{
-    Instance, KernelChange, Output, PeerSpec, Rib, RouteStatus, RouteView, SessionInfo,
+    FilterAction, Instance, KernelChange, Output, PeerSpec, Rib, RouteStatus, RouteView,
+    SessionInfo,
 };
 pub use intern::Interner;
 pub use table::LocRib;
+
+/// Tables keyed by prefix: foldhash (fast, seeded per process) instead of SipHash, since
+/// a full table means millions of lookups.
+pub(crate) type PrefixMap<V> =
+    std::collections::HashMap<ipnet::IpNet, V, foldhash::fast::RandomState>;
 
 /// A peer's number inside the daemon.
 pub type PeerId = u32;

@@ -1,17 +1,37 @@
-//! The Loc-RIB: every accepted path per prefix, best first.
+//! The Loc-RIB: every accepted path per prefix, best first. A prefix with a single path
+//! (nearly all of a full table) keeps it inline, without a heap allocation of its own.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use ipnet::IpNet;
 
 use super::best::{BestConfig, compare};
-use super::{Path, Source};
+use super::{Path, PrefixMap, Source};
+
+/// The paths of one prefix, best first.
+#[derive(Debug)]
+enum Paths {
+    One(Path),
+    Many(Vec<Path>),
+}
+
+impl Paths {
+    fn as_slice(&self) -> &[Path] {
+        match self {
+            Paths::One(p) => std::slice::from_ref(p),
+            Paths::Many(v) => v,
+        }
+    }
+
+    fn first(&self) -> Option<&Path> {
+        self.as_slice().first()
+    }
+}
 
 /// Paths per prefix; the first of each list is the best.
 #[derive(Debug, Default)]
 pub struct LocRib {
-    routes: HashMap<IpNet, Vec<Path>>,
+    routes: PrefixMap<Paths>,
 }
 
 impl LocRib {
@@ -24,16 +44,37 @@ impl LocRib {
         path: Option<Path>,
         cfg: BestConfig,
     ) -> bool {
-        let paths = self.routes.entry(prefix).or_default();
-        let before = paths.first().map(Path::identity);
-        paths.retain(|p| p.source != source);
+        let Some(entry) = self.routes.get_mut(&prefix) else {
+            // The common case of a full table: the first path of a prefix.
+            return match path {
+                Some(p) => {
+                    self.routes.insert(prefix, Paths::One(p));
+                    true
+                }
+                None => false,
+            };
+        };
+        let before = entry.first().map(Path::identity);
+        let mut list = match std::mem::replace(entry, Paths::Many(Vec::new())) {
+            Paths::One(p) => vec![p],
+            Paths::Many(v) => v,
+        };
+        list.retain(|p| p.source != source);
         if let Some(path) = path {
-            paths.push(path);
+            list.push(path);
         }
-        paths.sort_by(|a, b| compare(a, b, cfg));
-        let after = paths.first().map(Path::identity);
-        if paths.is_empty() {
-            self.routes.remove(&prefix);
+        list.sort_by(|a, b| compare(a, b, cfg));
+        let after = list.first().map(Path::identity);
+        match list.len() {
+            0 => {
+                self.routes.remove(&prefix);
+            }
+            1 => {
+                if let Some(p) = list.pop() {
+                    *entry = Paths::One(p);
+                }
+            }
+            _ => *entry = Paths::Many(list),
         }
         before != after
     }
@@ -42,9 +83,12 @@ impl LocRib {
     pub fn resort(&mut self, cfg: BestConfig) -> Vec<IpNet> {
         let mut changed = Vec::new();
         for (prefix, paths) in &mut self.routes {
-            let before = paths.first().map(Path::identity);
-            paths.sort_by(|a, b| compare(a, b, cfg));
-            if before != paths.first().map(Path::identity) {
+            let Paths::Many(list) = paths else {
+                continue;
+            };
+            let before = list.first().map(Path::identity);
+            list.sort_by(|a, b| compare(a, b, cfg));
+            if before != list.first().map(Path::identity) {
                 changed.push(*prefix);
             }
         }
@@ -54,16 +98,13 @@ impl LocRib {
     /// The best path to `prefix`.
     #[must_use]
     pub fn best(&self, prefix: &IpNet) -> Option<&Path> {
-        self.routes.get(prefix).and_then(|p| p.first())
+        self.routes.get(prefix).and_then(Paths::first)
     }
 
     /// Every path to `prefix`, best first.
     #[must_use]
     pub fn paths(&self, prefix: &IpNet) -> &[Path] {
-        self.routes
-            .get(prefix)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        self.routes.get(prefix).map_or(&[], Paths::as_slice)
     }
 
     /// Every prefix with a path.
