@@ -3,6 +3,7 @@
 //! UDP + CHACHA20-POLY1305, beside the raw veth figure and the single-core cipher
 //! limit of `openssl speed`, in a namespace pair it creates and removes.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -93,7 +94,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
     let kith = std::env::current_exe().context("the kith binary")?;
-    let scratch = tempdir()?;
+    let scratch = Scratch(tempdir()?);
+    let scratch = &scratch.0;
     let pki = Pki::open(scratch.join("pki"));
     pki.init("Kith bench CA", "server")?;
     pki.issue("friend1-1")?;
@@ -120,11 +122,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let (mut ks, mut os) = (Vec::new(), Vec::new());
         for _ in 0..args.runs.max(1) {
             ks.push(
-                with_kith(&lab, &kith, &pki, &scratch, combo, args.seconds)
+                with_kith(&lab, &kith, &pki, scratch, combo, args.seconds)
                     .with_context(|| format!("kith, {}", combo.label))?,
             );
             os.push(
-                with_openvpn(&lab, &pki, &scratch, combo, args.seconds)
+                with_openvpn(&lab, &pki, scratch, combo, args.seconds)
                     .with_context(|| format!("openvpn, {}", combo.label))?,
             );
         }
@@ -138,14 +140,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.runs.max(1)
     );
     drop(lab);
-    let _ = std::fs::remove_dir_all(&scratch);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The benchmark's files (configs, certificates), removed when it ends, also on error.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn tempdir() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("kith-bench-vpn-{}", std::process::id()));
     std::fs::DirBuilder::new()
         .recursive(true)
+        .mode(0o700)
         .create(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
