@@ -24,8 +24,8 @@ pub use model::*;
 pub use validate::{DeclaredInterface, InterfaceKind};
 pub use values::{
     AddressOrPool, AddressSpec, Asn, Community, ConnectionState, Distance, Duration, Gateway, Host,
-    IcmpOptions, Limit, LimitMode, MacAddress, Mtu, Multiplier, Negatable, Netmask, NewMss, Port, PortRange,
-    PrefixLengthRange, Prepend, Protocol, Secret, TcpFlag, Ttl, VlanId,
+    IcmpOptions, Limit, LimitMode, MacAddress, Mtu, Multiplier, Negatable, Netmask, NewMss, Port,
+    PortRange, PrefixLengthRange, Prepend, Protocol, Secret, TcpFlag, Ttl, VlanId,
 };
 
 /// A configuration that loaded without errors, with the warnings about it.
