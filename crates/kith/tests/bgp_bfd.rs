@@ -2,7 +2,8 @@
 //! 65002, preferred by local-pref) and FRR (AS 65003) hang off one bridge in a switch namespace, so cutting the
 //! far end's port kills the path while kith's interface stays up. BFD (100 ms x 3)
 //! must notice within a few hundred milliseconds — the hold time is 30 s — reset the
-//! BGP session at once and move the route to the other peer. Needs root, BIRD and FRR.
+//! BGP session at once and move the route to the other peer. A forged AdminDown with
+//! TTL 254 is dropped (GTSM). Needs root, BIRD and FRR.
 
 mod bgp_support;
 
@@ -258,4 +259,31 @@ fn bfd_with_bird_and_frr_detects_a_dead_path_with_the_link_up() {
     assert!(via("10.0.0.2"), "{}", logs());
     let bird = status(&dir).and_then(|s| peer(&s, "bird")).unwrap();
     assert_eq!(bird.state, "established", "{bird:?}");
+
+    // GTSM: an AdminDown packet from BIRD's address with TTL 254 (one hop farther) is
+    // dropped; accepted, it would bring the session down.
+    let admin_down: Vec<u8> = {
+        let mut p = vec![0x20, 0x00, 3, 24];
+        p.extend_from_slice(&0x4242_4242u32.to_be_bytes());
+        p.extend_from_slice(&[0; 4]);
+        p.extend_from_slice(&1_000_000u32.to_be_bytes());
+        p.extend_from_slice(&1_000_000u32.to_be_bytes());
+        p.extend_from_slice(&[0; 4]);
+        p
+    };
+    let ns = lab.namespace("b").unwrap();
+    bgp_support::speaker::in_netns(&ns, move || {
+        let sock = std::net::UdpSocket::bind("10.0.0.2:0").expect("udp");
+        sock.set_ttl(254).expect("ttl");
+        for _ in 0..5 {
+            sock.send_to(&admin_down, "10.0.0.1:3784").expect("send");
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(bfd_up(&dir, &["bird"]), "{:?}\n{}", status(&dir), logs());
+    assert!(
+        lab.log("k", "bgpd").contains("TTL Some(254)"),
+        "the TTL-254 packet was not seen as such\n{}",
+        logs()
+    );
 }
