@@ -1,6 +1,7 @@
 //! `use-bfd` against BIRD's bfd protocol and FRR's bfdd: kith (AS 65001), BIRD (AS
-//! 65002, preferred by local-pref) and FRR (AS 65003) hang off one bridge in a switch namespace, so cutting the
-//! far end's port kills the path while kith's interface stays up. BFD (100 ms x 3)
+//! 65002, preferred by local-pref) and FRR (AS 65003) hang off one bridge in a switch
+//! namespace, so cutting the far end's port kills the path while kith's interface
+//! stays up. BFD (100 ms x 3)
 //! must notice within a few hundred milliseconds — the hold time is 30 s — reset the
 //! BGP session at once and move the route to the other peer. A forged AdminDown with
 //! TTL 254 is dropped (GTSM). Needs root, BIRD and FRR.
