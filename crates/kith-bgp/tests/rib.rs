@@ -196,7 +196,10 @@ fn filtered_route_is_shown_then_arrives_when_the_filter_is_widened() {
         .iter()
         .find(|r| r.dst_address == "192.168.200.0/24")
         .unwrap();
-    assert_eq!(filtered.status, RouteStatus::Filtered(FilterAction::Discard));
+    assert_eq!(
+        filtered.status,
+        RouteStatus::Filtered(FilterAction::Discard)
+    );
     assert!(!filtered.active);
     assert_eq!(rib.counters(1), (2, 1, 0));
     let widened = chains(&HOME_FILTERS.replace(

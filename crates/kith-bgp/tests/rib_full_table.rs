@@ -109,12 +109,3 @@ fn full_table_cost() {
         grown / u64::from(n)
     );
 }
-
-#[test]
-fn sizes() {
-    println!(
-        "Path {} PathAttributes {}",
-        std::mem::size_of::<kith_bgp::rib::Path>(),
-        std::mem::size_of::<PathAttributes>()
-    );
-}
