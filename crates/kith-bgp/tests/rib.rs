@@ -506,8 +506,7 @@ fn path(
             local_pref: lp,
             ..PathAttributes::default()
         }),
-        next_hop: addr.parse().unwrap(),
-        link_local: None,
+        hop: NextHop::new(addr.parse().unwrap(), None),
         distance: 20,
         peer_addr: addr.parse::<IpAddr>().unwrap(),
         peer_id: Ipv4Addr::new(id, id, id, id),

@@ -20,7 +20,7 @@ use super::best::BestConfig;
 use super::export::export;
 use super::intern::Interner;
 use super::table::LocRib;
-use super::{Path, PeerId, PrefixMap, Source};
+use super::{NextHop, Path, PeerId, PrefixMap, Source};
 
 /// Distance of eBGP routes (RouterOS).
 pub const EBGP_DISTANCE: u8 = 20;
@@ -131,8 +131,7 @@ pub enum RouteStatus {
 #[derive(Debug, Clone)]
 struct Received {
     attrs: Arc<PathAttributes>,
-    next_hop: IpAddr,
-    link_local: Option<Ipv6Addr>,
+    hop: Arc<NextHop>,
     status: RouteStatus,
     stale: bool,
 }
@@ -230,6 +229,7 @@ pub struct Rib {
     peers: HashMap<PeerId, PeerState>,
     loc: LocRib,
     interner: Interner,
+    hops: Interner<NextHop>,
     local: HashMap<IpNet, Arc<PathAttributes>>,
     installed: PrefixMap<(IpAddr, Option<Ipv6Addr>, u8)>,
     /// Prefixes whose best path may have changed (sorted and deduplicated at flush).
@@ -250,6 +250,7 @@ impl Rib {
             peers: HashMap::new(),
             loc: LocRib::default(),
             interner: Interner::default(),
+            hops: Interner::default(),
             local: HashMap::new(),
             installed: PrefixMap::default(),
             dirty: Vec::new(),
@@ -460,8 +461,7 @@ impl Rib {
             let path = Path {
                 source: Source::Local,
                 attrs,
-                next_hop: unspecified(prefix),
-                link_local: None,
+                hop: NextHop::new(unspecified(prefix), None),
                 distance: 0,
                 peer_addr: unspecified(prefix),
                 peer_id: self.instance.router_id,
@@ -522,7 +522,7 @@ impl Rib {
                 };
                 out.push(view(
                     prefix,
-                    r.next_hop,
+                    r.hop.addr,
                     distance,
                     attrs,
                     &peer.spec.name,
@@ -582,11 +582,14 @@ impl Rib {
             }
         };
         let shared = self.interner.intern(attrs.clone());
+        let hop = self.hops.intern(NextHop {
+            addr: next_hop,
+            link_local,
+        });
         for prefix in prefixes {
             let received = Received {
                 attrs: Arc::clone(&shared),
-                next_hop,
-                link_local,
+                hop: Arc::clone(&hop),
                 // Not counted as accepted until `evaluate` says so.
                 status: RouteStatus::Malformed,
                 stale: false,
@@ -666,7 +669,7 @@ impl Rib {
             self.install_path(id, prefix, None);
             return;
         }
-        let (next_hop, link_local) = (r.next_hop, r.link_local);
+        let hop = Arc::clone(&r.hop);
         // Without an in-filter the received attributes stand as they are: no copy.
         let (attrs, distance) = match &peer.spec.in_filter {
             None => (Ok(Arc::clone(&r.attrs)), None),
@@ -698,8 +701,7 @@ impl Rib {
         let path = Path {
             source: Source::Peer(id),
             attrs,
-            next_hop,
-            link_local,
+            hop,
             distance: distance.unwrap_or(if ebgp { EBGP_DISTANCE } else { IBGP_DISTANCE }),
             peer_addr: peer.spec.address,
             peer_id: peer
@@ -770,7 +772,7 @@ impl Rib {
             .loc
             .best(&prefix)
             .filter(|b| !b.is_local())
-            .map(|b| (b.next_hop, b.link_local, b.distance));
+            .map(|b| (b.hop.addr, b.hop.link_local, b.distance));
         let have = self.installed.get(&prefix).copied();
         if want == have {
             return;
@@ -882,8 +884,7 @@ impl Rib {
         Path {
             source: Source::Local,
             attrs: Arc::new(PathAttributes::default()),
-            next_hop: unspecified(prefix),
-            link_local: None,
+            hop: NextHop::new(unspecified(prefix), None),
             distance: 0,
             peer_addr: unspecified(prefix),
             peer_id: self.instance.router_id,

@@ -64,7 +64,7 @@ pub(crate) fn export(
         Family::Ipv4 => self_v4.map(IpAddr::V4),
         Family::Ipv6 => self_v6.map(IpAddr::V6),
     };
-    let received_hop = (!best.is_local()).then_some(best.next_hop);
+    let received_hop = (!best.is_local()).then_some(best.hop.addr);
     let choose_self = match peer.spec.nexthop_choice {
         NexthopChoice::ForceSelf => true,
         NexthopChoice::Propagate => received_hop.is_none(),
@@ -80,7 +80,7 @@ pub(crate) fn export(
             },
         )
     } else {
-        (received_hop?, best.link_local.filter(|_| !ebgp))
+        (received_hop?, best.hop.link_local.filter(|_| !ebgp))
     };
     if ebgp {
         if attrs.as_path.contains(peer.spec.remote_as) {

@@ -1,21 +1,30 @@
-//! Interned path attributes: routes that share attributes share one `Arc` (a full table
-//! has far fewer distinct attribute sets than prefixes).
+//! Interned path attributes and next hops: routes that share them share one `Arc` (a
+//! full table has far fewer distinct attribute sets and next hops than prefixes).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::codec::PathAttributes;
 
-/// The set of attribute sets in use.
-#[derive(Debug, Default)]
-pub struct Interner {
-    set: HashSet<Arc<PathAttributes>>,
+/// The set of values (attribute sets by default) in use.
+#[derive(Debug)]
+pub struct Interner<T = PathAttributes> {
+    set: HashSet<Arc<T>>,
     purge_at: usize,
 }
 
-impl Interner {
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Self {
+            set: HashSet::new(),
+            purge_at: 0,
+        }
+    }
+}
+
+impl<T: std::hash::Hash + Eq> Interner<T> {
     /// The shared copy of `attrs`.
-    pub fn intern(&mut self, attrs: PathAttributes) -> Arc<PathAttributes> {
+    pub fn intern(&mut self, attrs: T) -> Arc<T> {
         if let Some(found) = self.set.get(&attrs) {
             return Arc::clone(found);
         }

@@ -39,6 +39,24 @@ pub enum Source {
     Peer(PeerId),
 }
 
+/// A next hop as received: the gateway and, for IPv6, the link-local address the peer
+/// gave with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NextHop {
+    /// The gateway (unspecified for local paths).
+    pub addr: IpAddr,
+    /// IPv6 link-local next hop, when the peer sent one.
+    pub link_local: Option<Ipv6Addr>,
+}
+
+impl NextHop {
+    /// A next hop shared by nothing else (tests, originated routes).
+    #[must_use]
+    pub fn new(addr: IpAddr, link_local: Option<Ipv6Addr>) -> Arc<Self> {
+        Arc::new(Self { addr, link_local })
+    }
+}
+
 /// One path to a prefix in the Loc-RIB (after the in-filter).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Path {
@@ -46,10 +64,9 @@ pub struct Path {
     pub source: Source,
     /// Its attributes (interned).
     pub attrs: Arc<PathAttributes>,
-    /// The gateway (unspecified for local paths).
-    pub next_hop: IpAddr,
-    /// IPv6 link-local next hop, when the peer sent one.
-    pub link_local: Option<Ipv6Addr>,
+    /// The gateway (unspecified for local paths) and IPv6 link-local next hop
+    /// (interned: a full table has few).
+    pub hop: Arc<NextHop>,
     /// RouterOS distance: eBGP 20, iBGP 200, or `set-distance`.
     pub distance: u8,
     /// The peer's address (unspecified for local paths).

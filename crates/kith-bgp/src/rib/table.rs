@@ -131,7 +131,7 @@ impl Path {
         (
             self.source,
             Arc::as_ptr(&self.attrs) as usize,
-            self.next_hop,
+            self.hop.addr,
             self.distance,
         )
     }
