@@ -23,7 +23,7 @@ echo "== cargo test"
 mkdir -p target
 log=target/ci-test.log
 status=0
-cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 echo "== leftovers"
 bash ci/check-leftovers.sh || status=1
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
