@@ -90,10 +90,12 @@ fn tunnel_tcp_syns_carry_the_clamped_mss() {
     };
     lab.wait_ping("nas-remi", "192.168.0.2", WAIT)
         .unwrap_or_else(|e| panic!("{e}\n{}", logs()));
-    let get = lab
-        .exec_ok("home", &["ip", "route", "get", "192.168.42.42"])
-        .unwrap();
-    assert!(get.contains("dev friend1-1"), "{get}");
+    // Tunnel 2 may come up first: wait until tunnel 1 carries the route (distance 10).
+    lab.wait_until("home routes 192.168.42.42 via friend1-1", WAIT, || {
+        lab.exec_ok("home", &["ip", "route", "get", "192.168.42.42"])
+            .is_ok_and(|r| r.contains("dev friend1-1"))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", logs()));
 
     // The firewall compiler's clamp names the tunnels (declared by the accounts).
     let table = lab
