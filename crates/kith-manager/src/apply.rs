@@ -40,15 +40,9 @@ pub async fn apply(net: &Net, old: Option<&Config>, new: &Config) {
 /// Finds the link a config label stands for: its kernel name or altname, or for an
 /// `interface/ethernet` entry, the NIC it binds (`default-name`, `mac-address`).
 pub async fn find_link(net: &Net, config: &Config, label: &str) -> Option<LinkInfo> {
-    let links = match net.links().await {
-        Ok(links) => links,
-        Err(err) => {
-            warn!("cannot list links: {err}");
-            return None;
-        }
-    };
-    if let Some(link) = links.iter().find(|l| l.has_name(label)) {
-        return Some(link.clone());
+    // One netlink request answers for a kernel name or an altname.
+    if let Some(link) = lookup(net, label).await {
+        return Some(link);
     }
     let ether = config
         .interface
@@ -56,12 +50,30 @@ pub async fn find_link(net: &Net, config: &Config, label: &str) -> Option<LinkIn
         .iter()
         .find(|e| e.name.value == label)?;
     if let Some(kernel) = &ether.default_name {
-        return links.into_iter().find(|l| l.name == kernel.value);
+        return lookup(net, &kernel.value).await;
     }
+    // Binding by MAC is the only case that needs every link.
     let mac = ether.mac_address.as_ref()?.to_string().to_lowercase();
+    let links = match net.links().await {
+        Ok(links) => links,
+        Err(err) => {
+            warn!("cannot list links: {err}");
+            return None;
+        }
+    };
     links
         .into_iter()
         .find(|l| l.mac.is_some_and(|m| m.to_string().to_lowercase() == mac))
+}
+
+async fn lookup(net: &Net, name: &str) -> Option<LinkInfo> {
+    match net.link(name).await {
+        Ok(link) => link,
+        Err(err) => {
+            warn!("cannot look up interface {name}: {err}");
+            None
+        }
+    }
 }
 
 async fn apply_interface(
