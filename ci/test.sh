@@ -13,6 +13,14 @@ fi
 
 bash ci/install-deps.sh
 
+# The build (tests + clippy + fuzz) needs about 5 GiB; a full disk otherwise shows up
+# as a linker "Bus error" deep in the log.
+free_kib=$(df -Pk . | awk 'NR == 2 { print $4 }')
+echo "== disk: $((free_kib / 1024 / 1024)) GiB free in $(pwd)"
+if (( free_kib < 5 * 1024 * 1024 )); then
+  echo "ci/test.sh: warning: less than 5 GiB free; the build may fail with 'No space left on device'" >&2
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
