@@ -89,7 +89,14 @@ struct Link {
     /// Drop every n-th packet in each direction (0: none).
     drop_every: usize,
     sent: usize,
+    /// Rewrites each client -> server packet into the packets the server gets (a peer
+    /// with another implementation's habits); none: as sent.
+    client_wire: Option<Rewrite>,
+    /// The same for server -> client.
+    server_wire: Option<Rewrite>,
 }
+
+type Rewrite = Box<dyn FnMut(Vec<u8>) -> Vec<Vec<u8>>>;
 
 impl Link {
     fn new(client: SessionConfig, server: SessionConfig) -> Link {
@@ -104,6 +111,8 @@ impl Link {
             sseen: Seen::default(),
             drop_every: 0,
             sent: 0,
+            client_wire: None,
+            server_wire: None,
         }
     }
 
@@ -125,20 +134,26 @@ impl Link {
                             if self.lose() {
                                 continue;
                             }
-                            match &mut self.server {
-                                Some(s) => s.handle_packet(self.now, &p),
-                                None => {
-                                    self.server = Some(
-                                        Tunnel::server(
-                                            self.scfg.clone(),
-                                            Arc::new(Accounts),
-                                            "client",
-                                            7,
-                                            &p,
-                                            self.now,
+                            let wire = match &mut self.client_wire {
+                                Some(rewrite) => rewrite(p),
+                                None => vec![p],
+                            };
+                            for p in wire {
+                                match &mut self.server {
+                                    Some(s) => s.handle_packet(self.now, &p),
+                                    None => {
+                                        self.server = Some(
+                                            Tunnel::server(
+                                                self.scfg.clone(),
+                                                Arc::new(Accounts),
+                                                "client",
+                                                7,
+                                                &p,
+                                                self.now,
+                                            )
+                                            .unwrap(),
                                         )
-                                        .unwrap(),
-                                    )
+                                    }
                                 }
                             }
                         }
@@ -156,7 +171,13 @@ impl Link {
                                 if self.drop_every > 0 && self.sent % self.drop_every == 0 {
                                     continue;
                                 }
-                                self.client.handle_packet(self.now, &p)
+                                let wire = match &mut self.server_wire {
+                                    Some(rewrite) => rewrite(p),
+                                    None => vec![p],
+                                };
+                                for p in wire {
+                                    self.client.handle_packet(self.now, &p)
+                                }
                             }
                             Action::Deliver(p) => self.sseen.delivered.push(p),
                             Action::Up(_) => self.sseen.up += 1,
@@ -487,4 +508,79 @@ fn forged_replayed_and_garbage_packets_are_dropped() {
     assert!(server.is_up());
     while server.poll_action().is_some() {}
     link.exchange(5);
+}
+
+/// Rewrites a kith client's control channel into MikroTik RouterOS's habit: its first
+/// `P_CONTROL_HARD_RESET_CLIENT_V2` goes out twice, numbered 0 and 1 (`both`), or once
+/// numbered 1 (`!both`), and every later control packet is numbered one higher than
+/// the kith client thinks; the server's ACKs are mapped back. Plain control packets (no
+/// tls-auth) so that the ids can be rewritten.
+fn mikrotik_numbering(both: bool) -> (Rewrite, Rewrite) {
+    use kith_ovpn::codec::{AckList, ControlRepr, Opcode};
+    let c2s: Rewrite = Box::new(move |p: Vec<u8>| {
+        let Ok(mut repr) = ControlRepr::decode(&p) else {
+            return vec![p]; // data channel
+        };
+        let Some(id) = repr.packet_id else {
+            return vec![p]; // ACK_V1
+        };
+        repr.packet_id = Some(id + 1);
+        let shifted = repr.to_vec();
+        if both && id == 0 && repr.header.opcode == Opcode::HardResetClientV2 {
+            return vec![p, shifted];
+        }
+        vec![shifted]
+    });
+    let s2c: Rewrite = Box::new(move |p: Vec<u8>| {
+        let Ok(mut repr) = ControlRepr::decode(&p) else {
+            return vec![p];
+        };
+        let mut acks = AckList::new();
+        for &id in repr.acks.as_slice() {
+            // the server's id 1 is the reset the kith client sent as 0 (or its copy)
+            match id {
+                0 if both => {}
+                0 => panic!("the server ACKed an id the MikroTik-style client never sent"),
+                n => {
+                    acks.push(n - 1);
+                }
+            }
+        }
+        if acks.is_empty() && repr.packet_id.is_none() {
+            return Vec::new(); // an ACK_V1 left with nothing to say
+        }
+        repr.acks = acks;
+        vec![repr.to_vec()]
+    });
+    (c2s, s2c)
+}
+
+fn mikrotik_client(both: bool) {
+    let s = setup();
+    // MikroTik's client: TCP, AES-256-CBC with SHA1, username and password.
+    let mut c = client_cfg(&s.pki, "friend1-1", true);
+    c.ciphers = vec![CipherKind::Aes256Cbc];
+    c.credentials = Some(("friend1-1".into(), "pass".into()));
+    let mut sv = server_cfg(&s.pki, true);
+    sv.ciphers = vec![CipherKind::Aes128Cbc, CipherKind::Aes256Cbc];
+    let mut link = Link::new(c, sv);
+    let (c2s, s2c) = mikrotik_numbering(both);
+    link.client_wire = Some(c2s);
+    link.server_wire = Some(s2c);
+    let mut link = connect(link);
+    assert_eq!(
+        link.client.established().unwrap().suite.to_string(),
+        "AES-256-CBC/SHA1"
+    );
+    link.exchange(20);
+}
+
+#[test]
+fn mikrotik_client_sending_two_hard_resets() {
+    mikrotik_client(true);
+}
+
+#[test]
+fn mikrotik_client_numbering_its_hard_reset_1() {
+    mikrotik_client(false);
 }

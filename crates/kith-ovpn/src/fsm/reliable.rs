@@ -84,6 +84,16 @@ impl Reliable {
         }
     }
 
+    /// Makes `id` the first packet id expected from the peer, before anything was
+    /// received. A server calls it with the id of the client's first HARD_RESET:
+    /// OpenVPN clients start at 0, but MikroTik's may number its first reset 1, and a
+    /// receive window waiting for a 0 that never comes would stall the handshake.
+    pub fn expect_first(&mut self, id: u32) {
+        if self.received.is_empty() && self.to_ack.is_empty() {
+            self.next_recv = id;
+        }
+    }
+
     /// Queues a message; it gets its packet id when the window has room.
     pub fn send(&mut self, opcode: Opcode, payload: Vec<u8>) {
         self.queued.push_back((opcode, payload));

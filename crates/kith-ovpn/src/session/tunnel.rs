@@ -186,6 +186,9 @@ impl Tunnel {
         }
         t.remote_sid = Some(repr.session_id);
         let mut key = t.new_key(0, now)?;
+        if let Some(first) = repr.packet_id {
+            key.rel.expect_first(first);
+        }
         key.rel.send(Opcode::HardResetServerV2, Vec::new());
         t.keys.push(key);
         t.on_control(now, &repr);
