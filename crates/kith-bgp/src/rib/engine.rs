@@ -314,7 +314,7 @@ impl Rib {
                 if in_changed {
                     self.reevaluate_peer(id);
                 }
-                self.dirty.extend(self.loc.prefixes().copied());
+                self.dirty.extend(self.loc.prefixes());
             }
             None => {
                 self.peers.insert(
@@ -353,7 +353,7 @@ impl Rib {
             let changed = self.loc.resort(self.best_config());
             self.dirty.extend(changed);
         }
-        self.dirty.extend(self.loc.prefixes().copied());
+        self.dirty.extend(self.loc.prefixes());
         self.flush()
     }
 
@@ -367,7 +367,7 @@ impl Rib {
         peer.session = Some(session);
         peer.adj_out.clear();
         let mut out = Output::default();
-        let mut prefixes: Vec<IpNet> = self.loc.prefixes().copied().collect();
+        let mut prefixes: Vec<IpNet> = self.loc.prefixes().collect();
         prefixes.extend(default_prefixes().filter(|p| self.loc.best(p).is_none()));
         self.export_to(id, &prefixes, &mut out);
         for family in families {
@@ -437,12 +437,11 @@ impl Rib {
         let Some(peer) = self.peers.get_mut(&id) else {
             return out;
         };
-        peer.adj_out.retain(|p, _| Family::of(p) != family);
+        peer.adj_out.retain(|p, _| Family::of(&p) != family);
         let prefixes: Vec<IpNet> = self
             .loc
             .prefixes()
             .filter(|p| Family::of(p) == family)
-            .copied()
             .chain(
                 default_prefixes()
                     .filter(|p| Family::of(p) == family && self.loc.best(p).is_none()),
@@ -503,7 +502,8 @@ impl Rib {
     pub fn routes(&self) -> Vec<RouteView> {
         let mut out = Vec::new();
         for peer in self.peers.values() {
-            for (prefix, r) in &peer.adj_in {
+            for (prefix, r) in peer.adj_in.iter() {
+                let prefix = &prefix;
                 let active = self
                     .loc
                     .best(prefix)
@@ -552,7 +552,7 @@ impl Rib {
     /// Every kernel route the engine installed (to remove them at shutdown).
     #[must_use]
     pub fn installed(&self) -> Vec<IpNet> {
-        self.installed.keys().copied().collect()
+        self.installed.keys().collect()
     }
 
     // ---- internals
@@ -627,8 +627,8 @@ impl Rib {
         let gone: Vec<IpNet> = peer
             .adj_in
             .iter()
-            .filter(|r| which(*r))
-            .map(|(p, _)| *p)
+            .filter(|(p, r)| which((p, r)))
+            .map(|(p, _)| p)
             .collect();
         for prefix in gone {
             self.withdraw(id, prefix);
@@ -643,7 +643,7 @@ impl Rib {
                 p.adj_in
                     .iter()
                     .filter(|(_, r)| r.status != RouteStatus::Malformed)
-                    .map(|(p, _)| *p)
+                    .map(|(p, _)| p)
                     .collect()
             })
             .unwrap_or_default();

@@ -7,6 +7,7 @@ mod best;
 mod engine;
 mod export;
 mod intern;
+mod prefix_map;
 mod table;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -22,10 +23,7 @@ pub use engine::{
 pub use intern::Interner;
 pub use table::LocRib;
 
-/// Tables keyed by prefix: foldhash (fast, seeded per process) instead of SipHash, since
-/// a full table means millions of lookups.
-pub(crate) type PrefixMap<V> =
-    std::collections::HashMap<ipnet::IpNet, V, foldhash::fast::RandomState>;
+pub(crate) use prefix_map::PrefixMap;
 
 /// A peer's number inside the daemon.
 pub type PeerId = u32;

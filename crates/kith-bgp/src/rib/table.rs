@@ -82,14 +82,14 @@ impl LocRib {
     /// Re-sorts every prefix (after a change of [`BestConfig`]); the changed prefixes.
     pub fn resort(&mut self, cfg: BestConfig) -> Vec<IpNet> {
         let mut changed = Vec::new();
-        for (prefix, paths) in &mut self.routes {
+        for (prefix, paths) in self.routes.iter_mut() {
             let Paths::Many(list) = paths else {
                 continue;
             };
             let before = list.first().map(Path::identity);
             list.sort_by(|a, b| compare(a, b, cfg));
             if before != list.first().map(Path::identity) {
-                changed.push(*prefix);
+                changed.push(prefix);
             }
         }
         changed
@@ -108,7 +108,7 @@ impl LocRib {
     }
 
     /// Every prefix with a path.
-    pub fn prefixes(&self) -> impl Iterator<Item = &IpNet> {
+    pub fn prefixes(&self) -> impl Iterator<Item = IpNet> + '_ {
         self.routes.keys()
     }
 
@@ -121,7 +121,7 @@ impl LocRib {
     /// Whether empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.routes.len() == 0
     }
 }
 
