@@ -4,10 +4,12 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use kith_config::{AddressOrPool, Config, Host, OvpnProtocol, PppService, PppSwitch};
+use kith_config::{
+    AddressOrPool, Config, Host, OvpnClient, OvpnProtocol, PppSecret, PppService, PppSwitch,
+};
 use tracing::warn;
 
 use crate::codec::options::PushRoute;
@@ -37,8 +39,8 @@ pub struct ServerSpec {
     pub tcp: bool,
     /// Engine settings.
     pub session: Arc<SessionConfig>,
-    /// Logins.
-    pub accounts: Arc<dyn Authenticator>,
+    /// Logins (replaced in place on reload).
+    pub accounts: Arc<ConfigAccounts>,
 }
 
 /// One client.
@@ -75,46 +77,7 @@ pub fn spec(config: &Config, pki_dir: &Path) -> Result<VpnSpec, String> {
     };
     let mut clients = Vec::new();
     for c in config.interface.ovpn_client.iter().filter(|c| !c.disabled) {
-        let name = c.name.value.clone();
-        let files = TlsFiles {
-            ca: pki.ca_path().exists().then(|| pki.ca_path()),
-            cert: c.certificate.as_ref().map(|n| pki.cert_path(n)),
-            key: c.certificate.as_ref().map(|n| pki.key_path(n)),
-            crl: None,
-        };
-        let tls = context(&files, false, c.verify_server_certificate)
-            .map_err(|e| format!("ovpn-client {name}: {e}"))?;
-        let tcp = c.protocol == OvpnProtocol::Tcp;
-        let mut s = SessionConfig::new(false, tcp, tls);
-        s.ciphers = ciphers(&c.cipher, &format!("ovpn-client {name}"))?;
-        s.auths = auths(&c.auth);
-        s.wrap = wrap(
-            &pki,
-            &c.tls_auth,
-            &c.tls_crypt,
-            s.auths[0],
-            false,
-            &format!("ovpn-client {name}"),
-        )?;
-        s.credentials = c
-            .password
-            .as_ref()
-            .map(|p| (c.user.clone(), p.expose().to_string()))
-            .or_else(|| (!c.user.is_empty()).then(|| (c.user.clone(), String::new())));
-        s.tun_mtu = c.max_mtu.get().into();
-        let host = match &c.connect_to.value {
-            Host::Address(a) => a.to_string(),
-            Host::Name(n) => n.clone(),
-        };
-        clients.push(ClientSpec {
-            name,
-            host,
-            port: c.port.get(),
-            tcp,
-            session: Arc::new(s),
-            mtu: c.max_mtu.get().into(),
-            add_default_route: c.add_default_route,
-        });
+        clients.push(client_spec(c, &pki)?);
     }
     Ok(VpnSpec {
         server,
@@ -123,7 +86,52 @@ pub fn spec(config: &Config, pki_dir: &Path) -> Result<VpnSpec, String> {
     })
 }
 
-fn server_spec(config: &Config, pki: &Pki) -> Result<ServerSpec, String> {
+/// One client's spec (`interface/ovpn-client` entry `c`).
+pub fn client_spec(c: &OvpnClient, pki: &Pki) -> Result<ClientSpec, String> {
+    let name = c.name.value.clone();
+    let files = TlsFiles {
+        ca: pki.ca_path().exists().then(|| pki.ca_path()),
+        cert: c.certificate.as_ref().map(|n| pki.cert_path(n)),
+        key: c.certificate.as_ref().map(|n| pki.key_path(n)),
+        crl: None,
+    };
+    let tls = context(&files, false, c.verify_server_certificate)
+        .map_err(|e| format!("ovpn-client {name}: {e}"))?;
+    let tcp = c.protocol == OvpnProtocol::Tcp;
+    let mut s = SessionConfig::new(false, tcp, tls);
+    s.ciphers = ciphers(&c.cipher, &format!("ovpn-client {name}"))?;
+    s.auths = auths(&c.auth);
+    s.wrap = wrap(
+        pki,
+        &c.tls_auth,
+        &c.tls_crypt,
+        s.auths[0],
+        false,
+        &format!("ovpn-client {name}"),
+    )?;
+    s.credentials = c
+        .password
+        .as_ref()
+        .map(|p| (c.user.clone(), p.expose().to_string()))
+        .or_else(|| (!c.user.is_empty()).then(|| (c.user.clone(), String::new())));
+    s.tun_mtu = c.max_mtu.get().into();
+    let host = match &c.connect_to.value {
+        Host::Address(a) => a.to_string(),
+        Host::Name(n) => n.clone(),
+    };
+    Ok(ClientSpec {
+        name,
+        host,
+        port: c.port.get(),
+        tcp,
+        session: Arc::new(s),
+        mtu: c.max_mtu.get().into(),
+        add_default_route: c.add_default_route,
+    })
+}
+
+/// The server's spec (`interface/ovpn-server/server`, accounts from `ppp/secret`).
+pub fn server_spec(config: &Config, pki: &Pki) -> Result<ServerSpec, String> {
     let srv = &config.interface.ovpn_server.server;
     let cert = srv
         .certificate
@@ -226,18 +234,83 @@ fn auths(list: &[kith_config::OvpnAuth]) -> Vec<AuthDigest> {
 }
 
 /// Logins checked against `ppp/secret` (service `ovpn` or `any`), interface names
-/// from the `interface/ovpn-server` bindings.
+/// from the `interface/ovpn-server` bindings. A reload replaces the config in place
+/// ([`ConfigAccounts::replace`]): logins from then on see the new accounts.
 pub struct ConfigAccounts {
-    config: Config,
+    config: RwLock<Config>,
 }
 
 impl ConfigAccounts {
     /// Accounts of `config`.
     pub fn new(config: &Config) -> ConfigAccounts {
         ConfigAccounts {
-            config: config.clone(),
+            config: RwLock::new(config.clone()),
         }
     }
+
+    /// Takes the accounts of `config` for every login from now on.
+    pub fn replace(&self, config: &Config) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config.clone();
+    }
+}
+
+/// The `ppp/secret` that can log in as `name` over OpenVPN: the first enabled one of
+/// service `ovpn` or `any`.
+pub fn secret<'a>(config: &'a Config, name: &str) -> Option<&'a PppSecret> {
+    config.ppp.secret.iter().find(|s| {
+        s.name.value == name
+            && !s.disabled
+            && matches!(s.service, PppService::Ovpn | PppService::Any)
+    })
+}
+
+/// What a login as `secret` gets: addresses (the secret's, else its profile's),
+/// interface (its binding's name, else the account's), pushed routes, MTU, `only-one`.
+pub fn account(config: &Config, secret: &PppSecret) -> Result<Account, String> {
+    let name = secret.name.value.clone();
+    let profile = config
+        .ppp
+        .profile
+        .iter()
+        .find(|p| p.name.value == secret.profile.value);
+    let pick = |own: Option<Ipv4Addr>, prof: Option<&AddressOrPool>| {
+        own.or(match prof {
+            Some(AddressOrPool::Address(a)) => Some(*a),
+            _ => None,
+        })
+    };
+    let local = pick(
+        secret.local_address,
+        profile.and_then(|p| p.local_address.as_ref()),
+    )
+    .ok_or_else(|| format!("account {name} has no local-address"))?;
+    let remote = pick(
+        secret.remote_address,
+        profile.and_then(|p| p.remote_address.as_ref()),
+    )
+    .ok_or_else(|| format!("account {name} has no remote-address"))?;
+    let interface = config
+        .interface
+        .ovpn_server
+        .add
+        .iter()
+        .find(|b| !b.disabled && b.user.value == name)
+        .map_or_else(|| name.clone(), |b| b.name.value.clone());
+    let routes = secret
+        .routes
+        .iter()
+        .filter_map(|r| parse_route(r))
+        .collect();
+    let only_one = profile.is_none_or(|p| p.only_one != PppSwitch::No);
+    Ok(Account {
+        name,
+        interface,
+        local,
+        remote,
+        routes,
+        mtu: config.interface.ovpn_server.server.max_mtu.get().into(),
+        only_one,
+    })
 }
 
 impl Authenticator for ConfigAccounts {
@@ -249,17 +322,8 @@ impl Authenticator for ConfigAccounts {
         } else {
             req.username.to_string()
         };
-        let secret = self
-            .config
-            .ppp
-            .secret
-            .iter()
-            .find(|s| {
-                s.name.value == name
-                    && !s.disabled
-                    && matches!(s.service, PppService::Ovpn | PppService::Any)
-            })
-            .ok_or_else(|| format!("unknown account {name}"))?;
+        let config = self.config.read().unwrap_or_else(|e| e.into_inner());
+        let secret = secret(&config, &name).ok_or_else(|| format!("unknown account {name}"))?;
         let want = secret.password.as_ref().map_or("", |p| p.expose());
         if !req.username.is_empty() || !want.is_empty() {
             if req.username.is_empty() {
@@ -271,58 +335,7 @@ impl Authenticator for ConfigAccounts {
                 return Err(format!("wrong password for {name}"));
             }
         }
-        let profile = self
-            .config
-            .ppp
-            .profile
-            .iter()
-            .find(|p| p.name.value == secret.profile.value);
-        let pick = |own: Option<Ipv4Addr>, prof: Option<&AddressOrPool>| {
-            own.or(match prof {
-                Some(AddressOrPool::Address(a)) => Some(*a),
-                _ => None,
-            })
-        };
-        let local = pick(
-            secret.local_address,
-            profile.and_then(|p| p.local_address.as_ref()),
-        )
-        .ok_or_else(|| format!("account {name} has no local-address"))?;
-        let remote = pick(
-            secret.remote_address,
-            profile.and_then(|p| p.remote_address.as_ref()),
-        )
-        .ok_or_else(|| format!("account {name} has no remote-address"))?;
-        let interface = self
-            .config
-            .interface
-            .ovpn_server
-            .add
-            .iter()
-            .find(|b| !b.disabled && b.user.value == name)
-            .map_or_else(|| name.clone(), |b| b.name.value.clone());
-        let routes = secret
-            .routes
-            .iter()
-            .filter_map(|r| parse_route(r))
-            .collect();
-        let only_one = profile.is_none_or(|p| p.only_one != PppSwitch::No);
-        Ok(Account {
-            name,
-            interface,
-            local,
-            remote,
-            routes,
-            mtu: self
-                .config
-                .interface
-                .ovpn_server
-                .server
-                .max_mtu
-                .get()
-                .into(),
-            only_one,
-        })
+        account(&config, secret)
     }
 }
 

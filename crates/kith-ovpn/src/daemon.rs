@@ -1,16 +1,17 @@
 //! `kith vpnd`: loads the config, runs the server and clients, serves the status, keeps
 //! the CRL fresh and warns before certificates expire. SIGTERM/SIGINT stop it; SIGHUP
-//! reloads the config (tunnels are restarted when it changed).
+//! reloads the config in place (only the tunnels a change concerns are restarted; see
+//! [`crate::reload`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::io::Registry;
+use crate::io::runtime::Runtime;
 use crate::pki::Pki;
 
 /// How often the CRL and expiry dates are checked.
@@ -32,49 +33,29 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
-    let mut config = load(&opts.config)?;
+    let config = load(&opts.config)?;
     let registry = Arc::new(Registry::default());
+    let socket = opts.run_dir.as_ref().map(|d| d.join("vpnd.sock"));
+    let mut runtime = Runtime::start(config, &opts.pki_dir, socket, registry).await?;
     let mut pki_check = tokio::time::interval(PKI_CHECK);
     loop {
-        let spec = crate::config::spec(&config, &opts.pki_dir)?;
-        info!(
-            "vpnd: server {}, {} client(s)",
-            if spec.server.is_some() { "on" } else { "off" },
-            spec.clients.len()
-        );
-        let crl = crl_stamp(&opts.pki_dir);
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let socket = opts.run_dir.as_ref().map(|d| d.join("vpnd.sock"));
-        let task = tokio::spawn(crate::io::run(spec, socket, registry.clone(), stop_rx));
-        let reload = loop {
-            tokio::select! {
-                _ = sigterm.recv() => break false,
-                _ = sigint.recv() => break false,
-                _ = sighup.recv() => match load(&opts.config) {
-                    Ok(new) if new == config && crl_stamp(&opts.pki_dir) == crl => {
-                        info!("vpnd: config and CRL unchanged")
+        tokio::select! {
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sighup.recv() => match load(&opts.config) {
+                Ok(new) => {
+                    if let Err(e) = runtime.reload(new).await {
+                        error!("vpnd: {e}; keeping the running config");
                     }
-                    Ok(new) => { config = new; break true; }
-                    Err(e) => error!("vpnd: reload refused, keeping the running config: {e}"),
-                },
-                _ = pki_check.tick() => maintain_pki(&opts.pki_dir),
-            }
-        };
-        let _ = stop_tx.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        if !reload {
-            info!("vpnd: stopped");
-            return Ok(());
+                }
+                Err(e) => error!("vpnd: reload refused, keeping the running config: {e}"),
+            },
+            _ = pki_check.tick() => maintain_pki(&opts.pki_dir),
         }
-        info!("vpnd: config changed; restarting the tunnels");
     }
-}
-
-/// When the CRL was last written (a revocation applies on the next reload).
-fn crl_stamp(dir: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(Pki::open(dir).crl_path())
-        .and_then(|m| m.modified())
-        .ok()
+    runtime.stop().await;
+    info!("vpnd: stopped");
+    Ok(())
 }
 
 fn load(path: &Path) -> Result<kith_config::Config, String> {

@@ -18,4 +18,5 @@ pub mod export;
 pub mod fsm;
 pub mod io;
 pub mod pki;
+pub mod reload;
 pub mod session;

@@ -321,6 +321,27 @@ impl Pki {
         Ok(false)
     }
 
+    /// The serial numbers the CRL revokes (hex, sorted); empty without a readable CRL.
+    pub fn revoked_serials(&self) -> Vec<String> {
+        let Ok(pem) = fs::read(self.crl_path()) else {
+            return Vec::new();
+        };
+        let Ok(crl) = openssl::x509::X509Crl::from_pem(&pem) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = crl
+            .get_revoked()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|r| r.serial_number().to_bn().ok())
+                    .filter_map(|bn| bn.to_hex_str().ok().map(|h| h.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
     /// Lines naming what expires within [`WARN_DAYS`] days (certificates not revoked,
     /// the CA, the CRL).
     pub fn expiry_warnings(&self) -> Result<Vec<String>> {

@@ -1,5 +1,5 @@
 //! A client: resolves the server's name (again on every attempt, so a changed ISP
-//! address heals by itself), connects, runs the tunnel, and reconnects with backoff.
+//! address heals by itself; `ip/dns` as it is then), connects, runs the tunnel, and reconnects with backoff.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs one client until `shutdown` turns true.
 pub async fn run(
     spec: ClientSpec,
-    dns_servers: Vec<IpAddr>,
+    dns_servers: watch::Receiver<Vec<IpAddr>>,
     net: Net,
     registry: Arc<Registry>,
     mut shutdown: watch::Receiver<bool>,
@@ -35,7 +35,8 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
-        let ended = attempt(&spec, &dns_servers, &net, &registry, shutdown.clone()).await;
+        let servers = dns_servers.borrow().clone();
+        let ended = attempt(&spec, &servers, &net, &registry, shutdown.clone()).await;
         match ended {
             Ok(true) => backoff = BACKOFF_MIN,
             Ok(false) => backoff = (backoff * 2).min(BACKOFF_MAX),

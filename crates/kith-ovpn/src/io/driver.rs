@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kith_net::Net;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::registry::{Registry, TunnelStatus};
+use super::registry::{CloseSignal, Registry, TunnelStatus};
 use super::routes::ClientRoutes;
 use super::transport::Transport;
 use super::tunif::TunnelInterface;
@@ -59,7 +59,7 @@ impl Driver {
     /// Runs until the tunnel closes or `shutdown` turns true.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Ended {
         let id = self.registry.next_id();
-        let close = Arc::new(Notify::new());
+        let close = Arc::new(CloseSignal::default());
         let (gone_tx, gone_rx) = watch::channel(false);
         let mut iface: Option<TunnelInterface> = None;
         let mut routes: Option<ClientRoutes> = None;
@@ -164,9 +164,7 @@ impl Driver {
                     self.tunnel.tick(Instant::now());
                     self.publish(id, &iface, &est);
                 }
-                _ = close.notified() => {
-                    self.tunnel.shutdown(Instant::now(), "replaced by a new login of the same account (only-one)");
-                }
+                why = close.closed() => self.tunnel.shutdown(Instant::now(), &why),
                 _ = shutdown.changed() => {
                     self.tunnel.shutdown(Instant::now(), "vpnd stopping");
                 }
@@ -185,7 +183,7 @@ impl Driver {
         &self,
         id: u64,
         e: &Established,
-        close: &Arc<Notify>,
+        close: &Arc<CloseSignal>,
         gone: &watch::Receiver<bool>,
     ) -> Result<TunnelInterface, String> {
         let (label, mtu) = match &e.account {
@@ -199,7 +197,7 @@ impl Driver {
                         a.name,
                         self.tunnel.peer()
                     );
-                    old_close.notify_one();
+                    old_close.close("replaced by a new login of the same account (only-one)");
                     let _ = tokio::time::timeout(Duration::from_secs(5), old_gone.wait_for(|g| *g))
                         .await;
                 }

@@ -5,6 +5,7 @@ pub mod dns;
 pub mod driver;
 pub mod registry;
 pub mod routes;
+pub mod runtime;
 pub mod server;
 pub mod status;
 pub mod transport;
@@ -45,13 +46,9 @@ pub async fn run(
             }
         }));
     }
+    let (_dns_tx, dns) = watch::channel(spec.dns);
     for c in spec.clients {
-        let (n, r, s, d) = (
-            net.clone(),
-            registry.clone(),
-            shutdown.clone(),
-            spec.dns.clone(),
-        );
+        let (n, r, s, d) = (net.clone(), registry.clone(), shutdown.clone(), dns.clone());
         tasks.push(tokio::spawn(client::run(c, d, n, r, s)));
     }
     for t in tasks {

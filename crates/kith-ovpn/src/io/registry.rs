@@ -41,9 +41,34 @@ pub struct Status {
     pub tunnels: Vec<TunnelStatus>,
 }
 
+/// Asks one tunnel to close, saying why (for its log line).
+#[derive(Debug, Default)]
+pub struct CloseSignal {
+    notify: Notify,
+    reason: Mutex<Option<String>>,
+}
+
+impl CloseSignal {
+    /// Asks the tunnel to close for `reason`.
+    pub fn close(&self, reason: &str) {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.to_string());
+        self.notify.notify_one();
+    }
+
+    /// Resolves once [`CloseSignal::close`] was called, with its reason.
+    pub async fn closed(&self) -> String {
+        self.notify.notified().await;
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| "closed".to_string())
+    }
+}
+
 struct Holder {
     id: u64,
-    close: Arc<Notify>,
+    close: Arc<CloseSignal>,
     gone: watch::Receiver<bool>,
 }
 
@@ -89,12 +114,24 @@ impl Registry {
         &self,
         account: &str,
         id: u64,
-        close: Arc<Notify>,
+        close: Arc<CloseSignal>,
         gone: watch::Receiver<bool>,
-    ) -> Option<(Arc<Notify>, watch::Receiver<bool>)> {
+    ) -> Option<(Arc<CloseSignal>, watch::Receiver<bool>)> {
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
         let old = accounts.insert(account.to_string(), Holder { id, close, gone });
         old.filter(|h| h.id != id).map(|h| (h.close, h.gone))
+    }
+
+    /// Closes the tunnel holding `account` for `reason`; returns its "interface gone"
+    /// watch, or `None` when no tunnel of that account is up.
+    pub fn close_account(&self, account: &str, reason: &str) -> Option<watch::Receiver<bool>> {
+        let holder = self
+            .accounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(account)?;
+        holder.close.close(reason);
+        Some(holder.gone)
     }
 
     /// The status document.
