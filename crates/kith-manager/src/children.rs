@@ -1,9 +1,9 @@
 //! The daemons the supervisor runs as child processes: start, watch, restart with backoff, stop.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -19,6 +19,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 const STABLE_AFTER: Duration = Duration::from_secs(60);
 /// How long a child gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a reload waits for a child that just started to become ready (its status
+/// socket bound, which each daemon does after installing its SIGHUP handler).
+const READY_WAIT: Duration = Duration::from_secs(10);
 
 /// What the supervisor tells a child to be: `kith <daemon> --config <file>`.
 #[derive(Clone, Debug)]
@@ -44,6 +47,9 @@ struct Running {
     pid: Option<u32>,
     generation: u64,
     started: Instant,
+    /// The wall-clock time of the start, to tell this process's status socket from a
+    /// left-over one.
+    started_at: SystemTime,
     crashes_in_a_row: u32,
     /// When set, the child is down and waits for this instant to start again.
     restart_at: Option<Instant>,
@@ -86,6 +92,7 @@ impl Children {
             pid: None,
             generation: 0,
             started: Instant::now(),
+            started_at: SystemTime::now(),
             crashes_in_a_row: 0,
             restart_at: None,
         };
@@ -98,6 +105,9 @@ impl Children {
         self.next_generation += 1;
         running.generation = generation;
         running.started = Instant::now();
+        // File times come from the kernel's coarse clock, a tick behind: take the start
+        // a little early (a left-over socket is older than a restart's backoff).
+        running.started_at = SystemTime::now() - Duration::from_millis(50);
         running.restart_at = None;
         let spec = &running.spec;
         let mut command = Command::new(&spec.program);
@@ -182,13 +192,27 @@ impl Children {
         }
     }
 
-    /// Sends a signal to every running child (SIGHUP on reload).
-    pub fn signal_all(&self, signal: Signal) {
+    /// Tells every running child to reload (SIGHUP). A child that has not bound its
+    /// status socket `<run_dir>/<daemon>.sock` since it started may not have its SIGHUP
+    /// handler yet, and SIGHUP's default action would kill it: it gets the signal once
+    /// the socket is there (waiting at most [`READY_WAIT`]).
+    pub async fn reload_all(&self, run_dir: &Path) {
         for (name, running) in &self.running {
-            if let Some(pid) = running.pid {
-                if let Err(err) = kill(Pid::from_raw(pid as i32), signal) {
-                    warn!("cannot send {signal} to {name} (pid {pid}): {err}");
+            let Some(pid) = running.pid else { continue };
+            let socket = run_dir.join(format!("{name}.sock"));
+            let deadline = Instant::now() + READY_WAIT;
+            while !bound_since(&socket, running.started_at) {
+                if Instant::now() >= deadline {
+                    warn!(
+                        "{name} (pid {pid}) not ready after {}s; sending SIGHUP anyway",
+                        READY_WAIT.as_secs()
+                    );
+                    break;
                 }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if let Err(err) = kill(Pid::from_raw(pid as i32), Signal::SIGHUP) {
+                warn!("cannot send SIGHUP to {name} (pid {pid}): {err}");
             }
         }
     }
@@ -267,6 +291,13 @@ pub fn describe_exit(status: &ExitStatus) -> String {
     } else {
         format!("ended ({status})")
     }
+}
+
+/// True when `socket` exists and was created at or after `since`.
+fn bound_since(socket: &Path, since: SystemTime) -> bool {
+    std::fs::metadata(socket)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since)
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use kith_config::{Config, Diagnostic, Loaded};
-use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
@@ -78,7 +77,7 @@ pub async fn run(opts: Options) -> Result<()> {
                     firewall::apply_firewall(&net, &new, &opts.config).await;
                     apply::apply(&net, Some(&config), &new).await;
                     config = new;
-                    children.signal_all(Signal::SIGHUP);
+                    children.reload_all(&opts.run_dir).await;
                     sync_daemons(&opts, &mut children, &config).await;
                 }
             }

@@ -67,6 +67,11 @@ struct Daemon {
 
 /// Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the config file.
 pub async fn run(opts: Options) -> Result<()> {
+    // Signal handlers first, before the status socket that tells the supervisor this
+    // daemon is ready for a SIGHUP (an early SIGHUP must not kill it).
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
     let config = load(&opts.config)?;
     let net = Net::new()?;
     for scope in ["all", "default"] {
@@ -75,9 +80,6 @@ pub async fn run(opts: Options) -> Result<()> {
         }
     }
     let mut events = kith_net::subscribe(&EventGroup::ALL)?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sighup = signal(SignalKind::hangup())?;
     let (replies_tx, mut replies) = mpsc::unbounded_channel();
     let shared = Arc::new(Mutex::new(Shared::default()));
     let mut d = Daemon {

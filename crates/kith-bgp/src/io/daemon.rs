@@ -78,6 +78,11 @@ impl Daemon {
         cfg: BgpConfig,
         ids: HashMap<String, PeerId>,
     ) -> Result<(), DaemonError> {
+        // Signal handlers first, before the status socket that tells the supervisor
+        // this daemon is ready for a SIGHUP (an early SIGHUP must not kill it).
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sigint = signal(SignalKind::interrupt())?;
+        let mut sighup = signal(SignalKind::hangup())?;
         let net = Net::new()?;
         // Route events only when networks or redistribution need them: with a full
         // table, every route bgpd installs would come back as an event.
@@ -136,9 +141,6 @@ impl Daemon {
             d.add_peer(p);
         }
         d.sync_local().await;
-        let mut sigterm = signal(SignalKind::terminate())?;
-        let mut sigint = signal(SignalKind::interrupt())?;
-        let mut sighup = signal(SignalKind::hangup())?;
         let mut resync = tokio::time::interval(RESYNC);
         let mut sync_at: Option<Instant> = None;
         loop {
