@@ -22,6 +22,10 @@ PACKAGES=(
   frr             # FRR bgpd/zebra: BGP interop peer of kith bgpd
   gobgpd          # GoBGP (gobgpd, gobgp): BGP interop peer of kith bgpd
   gcc
+  qemu-system-x86 # QEMU guest for what this kernel lacks (VLAN, bonding): tests/guest_links.rs
+  busybox-static  # the guest's userland
+  cpio            # the guest's initramfs
+  kmod            # depmod for the guest kernel's modules
 )
 
 missing=()
@@ -46,3 +50,6 @@ if ! command -v cargo >/dev/null; then
   echo "ci/install-deps.sh: cargo not found; install Rust stable with rustup (https://rustup.rs)" >&2
   exit 1
 fi
+
+# The guest kernel (Debian's, with its modules) for the QEMU tests.
+bash "$(dirname "$0")/guest-kernel.sh"
