@@ -498,7 +498,13 @@ fn path(
     addr: &str,
 ) -> Path {
     Path {
-        source: Source::Peer(u32::from(id)),
+        from: Arc::new(PathFrom {
+            source: Source::Peer(u32::from(id)),
+            peer_addr: addr.parse::<IpAddr>().unwrap(),
+            peer_id: Ipv4Addr::new(id, id, id, id),
+            ebgp,
+            from_rr_client: false,
+        }),
         attrs: Arc::new(PathAttributes {
             origin,
             as_path: AsPath::sequence(as_path),
@@ -508,10 +514,6 @@ fn path(
         }),
         hop: NextHop::new(addr.parse().unwrap(), None),
         distance: 20,
-        peer_addr: addr.parse::<IpAddr>().unwrap(),
-        peer_id: Ipv4Addr::new(id, id, id, id),
-        ebgp,
-        from_rr_client: false,
     }
 }
 

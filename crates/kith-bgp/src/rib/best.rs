@@ -39,11 +39,11 @@ pub fn compare(a: &Path, b: &Path, cfg: BestConfig) -> Ordering {
                 Ordering::Equal
             }
         })
-        .then_with(|| b.ebgp.cmp(&a.ebgp))
+        .then_with(|| b.from.ebgp.cmp(&a.from.ebgp))
         .then_with(|| {
-            let id = |p: &Path| u32::from(p.attrs.originator_id.unwrap_or(p.peer_id));
+            let id = |p: &Path| u32::from(p.attrs.originator_id.unwrap_or(p.from.peer_id));
             id(a).cmp(&id(b))
         })
         .then_with(|| a.attrs.cluster_list.len().cmp(&b.attrs.cluster_list.len()))
-        .then_with(|| a.peer_addr.cmp(&b.peer_addr))
+        .then_with(|| a.from.peer_addr.cmp(&b.from.peer_addr))
 }

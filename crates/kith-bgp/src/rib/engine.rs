@@ -20,7 +20,7 @@ use super::best::BestConfig;
 use super::export::export;
 use super::intern::Interner;
 use super::table::LocRib;
-use super::{NextHop, Path, PeerId, PrefixMap, Source};
+use super::{NextHop, Path, PathFrom, PeerId, PrefixMap, Source};
 
 /// Distance of eBGP routes (RouterOS).
 pub const EBGP_DISTANCE: u8 = 20;
@@ -150,6 +150,8 @@ pub(crate) struct PeerState {
     adj_in: PrefixMap<Received>,
     adj_out: PrefixMap<Sent>,
     accepted: usize,
+    /// What the paths of this peer share (see [`Rib::path_from`]).
+    from: Option<Arc<PathFrom>>,
 }
 
 /// A change for the kernel's routing table.
@@ -325,6 +327,7 @@ impl Rib {
                         adj_in: PrefixMap::default(),
                         adj_out: PrefixMap::default(),
                         accepted: 0,
+                        from: None,
                     },
                 );
             }
@@ -458,14 +461,10 @@ impl Rib {
             let attrs = self.interner.intern(PathAttributes::default());
             self.local.insert(prefix, Arc::clone(&attrs));
             let path = Path {
-                source: Source::Local,
+                from: self.local_from(prefix),
                 attrs,
                 hop: NextHop::new(unspecified(prefix), None),
                 distance: 0,
-                peer_addr: unspecified(prefix),
-                peer_id: self.instance.router_id,
-                ebgp: false,
-                from_rr_client: false,
             };
             if self
                 .loc
@@ -507,13 +506,13 @@ impl Rib {
                 let active = self
                     .loc
                     .best(prefix)
-                    .is_some_and(|b| b.source == Source::Peer(peer.spec.id));
+                    .is_some_and(|b| b.source() == Source::Peer(peer.spec.id));
                 let shown = match r.status {
                     RouteStatus::Accepted => self
                         .loc
                         .paths(prefix)
                         .iter()
-                        .find(|p| p.source == Source::Peer(peer.spec.id)),
+                        .find(|p| p.source() == Source::Peer(peer.spec.id)),
                     _ => None,
                 };
                 let (attrs, distance) = match shown {
@@ -654,13 +653,16 @@ impl Rib {
 
     /// Runs loop checks and the in-filter on a received route and updates the Loc-RIB.
     fn evaluate(&mut self, id: PeerId, prefix: IpNet) {
+        let Some(from) = self.path_from(id) else {
+            return;
+        };
         let Some(peer) = self.peers.get(&id) else {
             return;
         };
         let Some(r) = peer.adj_in.get(&prefix) else {
             return;
         };
-        let ebgp = peer.spec.remote_as != self.instance.local_as;
+        let ebgp = from.ebgp;
         let looped = r.attrs.as_path.contains(self.instance.local_as)
             || r.attrs.originator_id == Some(self.instance.router_id)
             || r.attrs.cluster_list.contains(&self.instance.router_id);
@@ -699,20 +701,38 @@ impl Rib {
             Err(changed) => self.interner.intern(changed),
         };
         let path = Path {
-            source: Source::Peer(id),
+            from,
             attrs,
             hop,
             distance: distance.unwrap_or(if ebgp { EBGP_DISTANCE } else { IBGP_DISTANCE }),
+        };
+        self.set_status(id, prefix, RouteStatus::Accepted);
+        self.install_path(id, prefix, Some(path));
+    }
+
+    /// The [`PathFrom`] of the peer's paths: the one its paths already share unless the
+    /// peer's settings or session changed since.
+    fn path_from(&mut self, id: PeerId) -> Option<Arc<PathFrom>> {
+        let local_as = self.instance.local_as;
+        let peer = self.peers.get_mut(&id)?;
+        let want = PathFrom {
+            source: Source::Peer(id),
             peer_addr: peer.spec.address,
             peer_id: peer
                 .session
                 .as_ref()
                 .map_or(Ipv4Addr::UNSPECIFIED, |s| s.negotiated.peer_id),
-            ebgp,
+            ebgp: peer.spec.remote_as != local_as,
             from_rr_client: peer.spec.rr_client,
         };
-        self.set_status(id, prefix, RouteStatus::Accepted);
-        self.install_path(id, prefix, Some(path));
+        match &peer.from {
+            Some(from) if **from == want => Some(Arc::clone(from)),
+            _ => {
+                let from = Arc::new(want);
+                peer.from = Some(Arc::clone(&from));
+                Some(from)
+            }
+        }
     }
 
     fn set_status(&mut self, id: PeerId, prefix: IpNet, status: RouteStatus) {
@@ -882,15 +902,22 @@ impl Rib {
     /// The path of an originated default route (`default-originate`).
     fn default_path(&self, prefix: IpNet) -> Path {
         Path {
-            source: Source::Local,
+            from: self.local_from(prefix),
             attrs: Arc::new(PathAttributes::default()),
             hop: NextHop::new(unspecified(prefix), None),
             distance: 0,
+        }
+    }
+
+    /// Where a path this router originates comes from.
+    fn local_from(&self, prefix: IpNet) -> Arc<PathFrom> {
+        Arc::new(PathFrom {
+            source: Source::Local,
             peer_addr: unspecified(prefix),
             peer_id: self.instance.router_id,
             ebgp: false,
             from_rr_client: false,
-        }
+        })
     }
 }
 

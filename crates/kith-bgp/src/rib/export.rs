@@ -30,7 +30,7 @@ pub(crate) fn export(
 ) -> Option<Announce> {
     let session = peer.session.as_ref()?;
     let ebgp = peer.spec.remote_as != instance.local_as;
-    if best.source == Source::Peer(peer.spec.id) {
+    if best.source() == Source::Peer(peer.spec.id) {
         return None;
     }
     let comms = &best.attrs.communities;
@@ -44,17 +44,17 @@ pub(crate) fn export(
         return None;
     }
     let mut attrs = (*best.attrs).clone();
-    let reflected = !ebgp && !best.is_local() && !best.ebgp;
+    let reflected = !ebgp && !best.is_local() && !best.from.ebgp;
     if reflected {
         // iBGP to iBGP only through reflection (RFC 4456 6).
-        let from_client = best.from_rr_client;
+        let from_client = best.from.from_rr_client;
         let allowed = peer.spec.rr_client && (!from_client || instance.client_to_client_reflection)
             || from_client && !peer.spec.rr_client;
         if !allowed {
             return None;
         }
         if attrs.originator_id.is_none() {
-            attrs.originator_id = Some(best.peer_id);
+            attrs.originator_id = Some(best.from.peer_id);
         }
         attrs.cluster_list.insert(0, instance.router_id);
     }

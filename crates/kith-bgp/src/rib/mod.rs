@@ -55,18 +55,12 @@ impl NextHop {
     }
 }
 
-/// One path to a prefix in the Loc-RIB (after the in-filter).
+/// Where a path comes from: what selection and export need of its peer, one shared copy
+/// for all the paths of a peer's session (not four fields in every path).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Path {
+pub struct PathFrom {
     /// Where it comes from.
     pub source: Source,
-    /// Its attributes (interned).
-    pub attrs: Arc<PathAttributes>,
-    /// The gateway (unspecified for local paths) and IPv6 link-local next hop
-    /// (interned: a full table has few).
-    pub hop: Arc<NextHop>,
-    /// RouterOS distance: eBGP 20, iBGP 200, or `set-distance`.
-    pub distance: u8,
     /// The peer's address (unspecified for local paths).
     pub peer_addr: IpAddr,
     /// The peer's BGP identifier (own for local paths).
@@ -77,10 +71,41 @@ pub struct Path {
     pub from_rr_client: bool,
 }
 
+/// One path to a prefix in the Loc-RIB (after the in-filter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    /// Where it comes from (shared by the peer's paths).
+    pub from: Arc<PathFrom>,
+    /// Its attributes (interned).
+    pub attrs: Arc<PathAttributes>,
+    /// The gateway (unspecified for local paths) and IPv6 link-local next hop
+    /// (interned: a full table has few).
+    pub hop: Arc<NextHop>,
+    /// RouterOS distance: eBGP 20, iBGP 200, or `set-distance`.
+    pub distance: u8,
+}
+
 impl Path {
+    /// Where it comes from.
+    #[must_use]
+    pub fn source(&self) -> Source {
+        self.from.source
+    }
+
     /// Whether this router originates the path.
     #[must_use]
     pub fn is_local(&self) -> bool {
-        self.source == Source::Local
+        self.from.source == Source::Local
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Path;
+
+    #[test]
+    fn a_path_is_four_words() {
+        // A full table holds a million of them: per-peer constants live in `PathFrom`.
+        assert_eq!(std::mem::size_of::<Path>(), 32);
     }
 }

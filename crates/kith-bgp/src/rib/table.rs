@@ -59,7 +59,7 @@ impl LocRib {
             Paths::One(p) => vec![p],
             Paths::Many(v) => v,
         };
-        list.retain(|p| p.source != source);
+        list.retain(|p| p.source() != source);
         if let Some(path) = path {
             list.push(path);
         }
@@ -129,7 +129,7 @@ impl Path {
     /// What makes two best paths the same for announcements and the kernel.
     fn identity(&self) -> (Source, usize, std::net::IpAddr, u8) {
         (
-            self.source,
+            self.source(),
             Arc::as_ptr(&self.attrs) as usize,
             self.hop.addr,
             self.distance,
