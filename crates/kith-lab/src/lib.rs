@@ -26,6 +26,7 @@
 pub mod cli;
 pub mod demo;
 mod error;
+pub mod guest;
 mod lab;
 pub mod pki;
 mod process;

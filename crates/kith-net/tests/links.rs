@@ -196,7 +196,8 @@ fn bridge_with_a_port_and_macvlan() {
 
 /// VLAN, bonding and dummy links: this machine's kernel lacks them (DESIGN, "Kernel
 /// features this machine lacks"), so the refusal must be reported clearly. On a kernel
-/// that has them, the links must be created as asked.
+/// that has them, the links must be created as asked; `link_kinds_guest.rs` proves that
+/// in a QEMU guest with Debian's kernel.
 #[test]
 fn vlan_bond_dummy_report_missing_kernel_support() {
     let ns = ns("unsupported");

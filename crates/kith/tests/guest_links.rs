@@ -7,12 +7,12 @@
 //! evidence. Needs qemu, busybox-static, cpio and the guest kernel
 //! (`sudo ci/install-deps.sh`); fails, never skips, without them.
 
-mod guest_support;
-
 use std::time::Duration;
 
-use guest_support::Guest;
+use kith_lab::guest::Guest;
 use kith_net::kernel_name;
+
+const KITH: &str = env!("CARGO_BIN_EXE_kith");
 
 const CONFIG: &str = "\
 interface:
@@ -104,12 +104,14 @@ fn kith_run_creates_vlans_and_bonds_in_a_guest() {
          echo '== kith log'; cat /tmp/kith.log\n"
     );
     let out = Guest::new(3, &script)
+        .binary("kith", KITH)
         .module("e1000")
         .module("8021q")
         .module_with("bonding", "max_bonds=0")
         .file("/etc/kith/config.yaml", CONFIG)
         .file("/etc/kith/reloaded.yaml", &reloaded())
-        .run(Duration::from_secs(240));
+        .run(Duration::from_secs(240))
+        .unwrap_or_else(|e| panic!("{e:#}"));
     eprintln!("{out}");
     let section = |title: &str| -> String {
         let start = out
