@@ -18,7 +18,9 @@ use tracing::{error, info};
 
 use super::registry::Registry;
 use super::{client, server, status};
-use crate::config::{ClientSpec, ConfigAccounts, ServerSpec, client_spec, server_spec};
+use crate::config::{
+    ClientSpec, ConfigAccounts, ServerSpec, VpnSpec, client_spec, server_spec, spec,
+};
 use crate::pki::Pki;
 use crate::reload::{ClientChange, Plan, SecretChange, ServerChange, plan};
 
@@ -80,14 +82,9 @@ impl Runtime {
         registry: Arc<Registry>,
     ) -> Result<Runtime, String> {
         let pki = Pki::open(pki_dir);
-        let server = match config.interface.ovpn_server.server.enabled {
-            true => Some(server_spec(&config, &pki)?),
-            false => None,
-        };
-        let mut clients = Vec::new();
-        for c in config.interface.ovpn_client.iter().filter(|c| !c.disabled) {
-            clients.push(client_spec(c, &pki)?);
-        }
+        let VpnSpec {
+            server, clients, ..
+        } = spec(&config, pki_dir)?;
         let net = Net::new().map_err(|e| format!("cannot open rtnetlink: {e}"))?;
         info!(
             "vpnd: server {}, {} client(s)",

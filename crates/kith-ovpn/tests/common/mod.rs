@@ -195,17 +195,25 @@ impl Pair {
     }
 }
 
-/// vpnd running in a lab namespace, in a thread of this test process. Stopped (and
-/// its interfaces removed) on drop.
+/// A new config for [`Vpnd::reload`] and where its outcome goes.
+type ReloadRequest = (
+    kith_config::Config,
+    std::sync::mpsc::Sender<Result<(), String>>,
+);
+
+/// vpnd (its [`kith_ovpn::io::runtime::Runtime`]) running in a lab namespace, in a
+/// thread of this test process. Stopped (and its interfaces removed) on drop.
 pub struct Vpnd {
     shutdown: watch::Sender<bool>,
+    reloads: tokio::sync::mpsc::UnboundedSender<ReloadRequest>,
     thread: Option<JoinHandle<()>>,
     pub registry: Arc<Registry>,
 }
 
 impl Vpnd {
     pub fn start(ns: &str, config: kith_config::Config, pki_dir: PathBuf) -> Vpnd {
-        let (tx, rx) = watch::channel(false);
+        let (tx, mut rx) = watch::channel(false);
+        let (reloads, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<ReloadRequest>();
         let registry = Arc::new(Registry::default());
         let reg = registry.clone();
         let path = PathBuf::from("/run/netns").join(ns);
@@ -217,15 +225,39 @@ impl Vpnd {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let spec = kith_ovpn::config::spec(&config, &pki_dir).unwrap();
-                kith_ovpn::io::run(spec, None, reg, rx).await.unwrap();
+                let mut runtime =
+                    kith_ovpn::io::runtime::Runtime::start(config, &pki_dir, None, reg)
+                        .await
+                        .unwrap();
+                loop {
+                    tokio::select! {
+                        _ = rx.changed() => break,
+                        Some((new, answer)) = reload_rx.recv() => {
+                            let _ = answer.send(runtime.reload(new).await);
+                        }
+                    }
+                }
+                runtime.stop().await;
             });
         });
         Vpnd {
             shutdown: tx,
+            reloads,
             thread: Some(thread),
             registry,
         }
+    }
+
+    /// Reloads vpnd with the config `yaml` (as SIGHUP does); returns once applied.
+    pub fn reload(&self, yaml: &str) -> Result<(), String> {
+        let config = kith_config::load_str(yaml, "test.yaml")
+            .unwrap_or_else(|d| panic!("config: {d:?}"))
+            .config;
+        let (answer, outcome) = std::sync::mpsc::channel();
+        self.reloads.send((config, answer)).unwrap();
+        outcome
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("reload: no answer within 30 s: {e}"))
     }
 
     pub fn status(&self) -> Status {

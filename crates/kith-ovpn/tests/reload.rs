@@ -1,0 +1,157 @@
+//! Reload in place against a stock openvpn 2.6 client over UDP: adding an account
+//! during a 50 ms ping keeps the tunnel (same interfaces, no new handshake, no lost
+//! ping); changing the connected account's remote address restarts only its tunnel
+//! (the client logs in again and gets the new pair); removing the account closes it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::Pair;
+
+/// Pings sent through the tunnel during the first reload (every 50 ms: 5 s).
+const PINGS: u32 = 100;
+
+fn server_yaml(friend_remote: &str, friend1_1: bool, friend2: bool) -> String {
+    let mut yaml = "interface:\n  ovpn-server:\n    server:\n      enabled: yes\n      port: 1194\n      protocol: udp\n      netmask: 32\n      max-mtu: 1450\n      keepalive-timeout: 20\n      certificate: server\n      require-client-certificate: yes\n      auth: sha1\n      cipher: aes256-gcm,aes128\n".to_string();
+    if friend1_1 {
+        yaml += "    add:\n      - name: friend1-1\n        user: friend1-1\n";
+    }
+    yaml += "ppp:\n  secret:\n";
+    if friend1_1 {
+        yaml += &format!(
+            "    - name: friend1-1\n      service: ovpn\n      local-address: 172.16.10.1\n      remote-address: {friend_remote}\n"
+        );
+    }
+    if friend2 {
+        yaml += "    - name: friend2\n      service: ovpn\n      local-address: 172.16.12.1\n      remote-address: 172.16.12.2\n";
+    }
+    yaml
+}
+
+fn ifindex(pair: &Pair, node: &str, name: &str) -> Option<u32> {
+    let out = pair
+        .lab
+        .exec_ok(node, &["ip", "-o", "link", "show", name])
+        .ok()?;
+    out.split(':').next()?.trim().parse().ok()
+}
+
+fn count(log: &str, text: &str) -> usize {
+    log.lines().filter(|l| l.contains(text)).count()
+}
+
+#[test]
+fn reload_keeps_changes_and_closes_only_what_it_concerns() {
+    common::logs();
+    let pair = Pair::new("ovr-udp");
+    let lab = &pair.lab;
+    let vpnd = pair.spawn_vpnd("srv", &server_yaml("172.16.10.2", true, false));
+    std::thread::sleep(Duration::from_millis(500));
+    let conf = pair.openvpn_client_conf("friend1-1", false, "AES-256-GCM", "SHA1", "");
+    pair.spawn_openvpn(
+        "cli",
+        "ovpn-client",
+        &conf,
+        "Initialization Sequence Completed",
+    );
+    vpnd.wait_connected("friend1-1", Duration::from_secs(30));
+    pair.wait_ping("cli", "172.16.10.1");
+    let links = || {
+        (
+            ifindex(&pair, "srv", "friend1-1"),
+            ifindex(&pair, "cli", "tun0"),
+        )
+    };
+    let before = links();
+    assert!(before.0.is_some() && before.1.is_some(), "{before:?}");
+    let ready = "Initialization Sequence Completed";
+    let handshakes = |log: &str| (count(log, ready), count(log, "TLS: soft reset"));
+    let ov_before = handshakes(&lab.log("cli", "ovpn-client"));
+    assert_eq!(ov_before, (1, 0));
+
+    // A new account while pings run through the tunnel.
+    lab.spawn(
+        "cli",
+        "ping",
+        &[
+            "ping",
+            "-n",
+            "-i",
+            "0.05",
+            "-W",
+            "2",
+            "-c",
+            &PINGS.to_string(),
+            "172.16.10.1",
+        ],
+        &[],
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    vpnd.reload(&server_yaml("172.16.10.2", true, true))
+        .unwrap();
+    assert!(
+        lab.is_running("cli", "ping"),
+        "the reload must happen while the ping runs"
+    );
+    common::wait_log_line(&["reload: secret friend2 added: accepted from now on"]);
+    common::wait_log_line(&["reload: 1 tunnel(s) kept, 0 closed or restarted"]);
+    lab.wait_until("the ping to finish", Duration::from_secs(30), || {
+        !lab.is_running("cli", "ping")
+    })
+    .unwrap();
+    let ping = lab.log("cli", "ping");
+    assert!(
+        ping.contains(&format!(
+            "{PINGS} packets transmitted, {PINGS} received, 0% packet loss"
+        )),
+        "a ping was lost across the reload:\n{ping}"
+    );
+    assert_eq!(links(), before, "an interface was recreated");
+    assert_eq!(
+        handshakes(&lab.log("cli", "ovpn-client")),
+        ov_before,
+        "the client renegotiated:\n{}",
+        lab.log("cli", "ovpn-client")
+    );
+
+    // The same config again: nothing happens.
+    vpnd.reload(&server_yaml("172.16.10.2", true, true))
+        .unwrap();
+    common::wait_log_line(&["reload: nothing vpnd runs changed; every tunnel kept"]);
+    assert_eq!(links(), before);
+
+    // friend1-1's remote address changes: only its tunnel restarts, with the new pair.
+    vpnd.reload(&server_yaml("172.16.10.3", true, true))
+        .unwrap();
+    common::wait_log_line(&["reload: secret friend1-1 changed (addresses): restarting its tunnel"]);
+    lab.wait_until(
+        "friend1-1 back with 172.16.10.3",
+        Duration::from_secs(60),
+        || {
+            lab.exec_ok(
+                "srv",
+                &["ip", "-4", "-o", "addr", "show", "dev", "friend1-1"],
+            )
+            .is_ok_and(|a| a.contains("inet 172.16.10.1 peer 172.16.10.3/32"))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", lab.log("cli", "ovpn-client")));
+    pair.wait_ping("cli", "172.16.10.1");
+    assert_eq!(count(&lab.log("cli", "ovpn-client"), ready), 2);
+
+    // friend1-1 goes: its tunnel closes and stays closed.
+    vpnd.reload(&server_yaml("172.16.10.3", false, true))
+        .unwrap();
+    common::wait_log_line(&["reload: secret friend1-1 removed: disconnecting"]);
+    lab.wait_until(
+        "interface friend1-1 removed",
+        Duration::from_secs(30),
+        || ifindex(&pair, "srv", "friend1-1").is_none(),
+    )
+    .unwrap();
+    common::wait_log_line(&["unknown account friend1-1"]);
+    assert!(ifindex(&pair, "srv", "friend1-1").is_none());
+}
