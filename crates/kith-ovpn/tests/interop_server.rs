@@ -141,3 +141,41 @@ fn exported_profile_works_in_stock_openvpn() {
         "{table}"
     );
 }
+
+/// A WAN address that arrives after the server started (DHCP, PPPoE) is served from
+/// then on, and one that goes away is no longer listened on: a stock openvpn client
+/// connects over UDP to an address added to the server's interface after start.
+#[test]
+fn udp_server_follows_addresses_added_after_start() {
+    common::logs();
+    let pair = Pair::new("ovs-newaddr");
+    let vpnd = pair.spawn_vpnd("srv", &server_yaml(false, "aes256-gcm", ""));
+    common::wait_log_line(&["ovpn-server listening on UDP 10.77.1.1:1194"]);
+    pair.lab
+        .exec_ok("srv", &["ip", "addr", "add", "10.77.1.5/24", "dev", "eth0"])
+        .unwrap();
+    common::wait_log_line(&["ovpn-server listening on UDP 10.77.1.5:1194"]);
+    let conf = pair
+        .openvpn_client_conf("friend1-1", false, "AES-256-GCM", "SHA1", "")
+        .replace(
+            &format!("remote {} ", common::SRV_ADDR),
+            "remote 10.77.1.5 ",
+        );
+    assert!(conf.contains("remote 10.77.1.5 1194"), "{conf}");
+    pair.spawn_openvpn(
+        "cli",
+        "ovpn-client",
+        &conf,
+        "Initialization Sequence Completed",
+    );
+    let t = vpnd.wait_connected("friend1-1", Duration::from_secs(30));
+    assert!(t.peer.starts_with("10.77.1.2"), "{t:?}");
+    pair.wait_ping("cli", "172.16.10.1");
+    // the client talks to 10.77.1.5 and the answers come from there
+    let log = pair.lab.log("cli", "ovpn-client");
+    assert!(log.contains("[AF_INET]10.77.1.5:1194"), "{log}");
+    pair.lab
+        .exec_ok("srv", &["ip", "addr", "del", "10.77.1.5/24", "dev", "eth0"])
+        .unwrap();
+    common::wait_log_line(&["10.77.1.5 removed; no longer listening on it"]);
+}

@@ -158,8 +158,8 @@ impl Runtime {
         }
         if plan.addresses && plan.server == ServerChange::Keep && self.server.is_some() {
             info!(
-                "reload: interface addresses changed; the server keeps listening where it \
-                 did (a UDP server listens on new addresses once restarted)"
+                "reload: interface addresses changed; a UDP server follows the kernel's \
+                 addresses as they come and go"
             );
         }
         info!(

@@ -1,15 +1,18 @@
 //! The server: a UDP socket per local IPv4 address (so replies leave from the address
-//! the client reached, on every WAN) or a TCP listener; new handshakes are rate-limited
-//! per source address.
+//! the client reached, on every WAN), following the addresses as they come and go (a
+//! WAN whose address arrives after start, by DHCP or PPPoE, is served from then on), or
+//! a TCP listener; new handshakes are rate-limited per source address.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kith_net::Net;
+use futures::StreamExt;
+use kith_net::{EventGroup, Net, NetEvent};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::driver::Driver;
@@ -131,6 +134,69 @@ pub async fn run(
         tcp_accept(listener, spec, net, registry, shutdown).await;
         return Ok(());
     }
+    // Subscribed before listing, so that no address added in between is missed.
+    let mut events = kith_net::subscribe(&[EventGroup::Ipv4Address])
+        .map_err(|e| format!("cannot watch addresses: {e}"))?;
+    let mut udp = UdpListeners {
+        by_address: BTreeMap::new(),
+        limiter: Arc::new(Mutex::new(RateLimiter::default())),
+        spec,
+        net: net.clone(),
+        registry,
+        shutdown: shutdown.clone(),
+    };
+    let addrs = local_ipv4(&net).await?;
+    if addrs.is_empty() {
+        // Nothing to pick a source address from yet: every address, until some appear.
+        udp.start(Ipv4Addr::UNSPECIFIED)?;
+    }
+    for a in addrs {
+        udp.start(a)?;
+    }
+    let mut shutdown = shutdown;
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    break;
+                }
+            }
+            event = events.next() => match event {
+                Some(NetEvent::AddressAdded(a)) => {
+                    if let IpAddr::V4(v4) = a.ip() {
+                        if !v4.is_loopback() && !udp.by_address.contains_key(&v4) {
+                            if let Err(e) = udp.start(v4) {
+                                warn!("{e}");
+                            }
+                        }
+                    }
+                }
+                Some(NetEvent::AddressRemoved(a)) => {
+                    if let IpAddr::V4(v4) = a.ip() {
+                        udp.stop(v4);
+                    }
+                }
+                Some(NetEvent::Overrun) => match local_ipv4(&net).await {
+                    Ok(now) => udp.sync(&now),
+                    Err(e) => warn!("ovpn-server: {e}"),
+                },
+                Some(_) => {}
+                None => {
+                    warn!("ovpn-server: address events ended; listening where it does now");
+                    let _ = shutdown.wait_for(|stop| *stop).await;
+                    break;
+                }
+            },
+        }
+    }
+    for (_, task) in std::mem::take(&mut udp.by_address) {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+/// The local IPv4 addresses but loopback, sorted, without duplicates.
+async fn local_ipv4(net: &Net) -> Result<Vec<Ipv4Addr>, String> {
     let mut addrs: Vec<Ipv4Addr> = net
         .addresses(None)
         .await
@@ -143,29 +209,66 @@ pub async fn run(
         .collect();
     addrs.sort();
     addrs.dedup();
-    if addrs.is_empty() {
-        addrs.push(Ipv4Addr::UNSPECIFIED);
-    }
-    let limiter = Arc::new(Mutex::new(RateLimiter::default()));
-    let mut tasks = Vec::new();
-    for a in addrs {
-        let sock = bind_reuse(SocketAddr::new(IpAddr::V4(a), spec.port))
+    Ok(addrs)
+}
+
+/// The UDP listeners of a server, one per local address.
+struct UdpListeners {
+    by_address: BTreeMap<Ipv4Addr, JoinHandle<()>>,
+    limiter: Arc<Mutex<RateLimiter>>,
+    spec: Arc<ServerSpec>,
+    net: Net,
+    registry: Arc<Registry>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl UdpListeners {
+    /// Listens on `a` (its own socket and task).
+    fn start(&mut self, a: Ipv4Addr) -> Result<(), String> {
+        let port = self.spec.port;
+        let sock = bind_reuse(SocketAddr::new(IpAddr::V4(a), port))
             .and_then(UdpSocket::from_std)
-            .map_err(|e| format!("cannot listen on UDP {a}:{}: {e}", spec.port))?;
-        info!("ovpn-server listening on UDP {a}:{}", spec.port);
-        tasks.push(tokio::spawn(udp_demux(
+            .map_err(|e| format!("cannot listen on UDP {a}:{port}: {e}"))?;
+        info!("ovpn-server listening on UDP {a}:{port}");
+        let task = tokio::spawn(udp_demux(
             Arc::new(sock),
-            limiter.clone(),
-            spec.clone(),
-            net.clone(),
-            registry.clone(),
-            shutdown.clone(),
-        )));
+            self.limiter.clone(),
+            self.spec.clone(),
+            self.net.clone(),
+            self.registry.clone(),
+            self.shutdown.clone(),
+        ));
+        self.by_address.insert(a, task);
+        Ok(())
     }
-    for t in tasks {
-        let _ = t.await;
+
+    /// Stops listening on `a`, an address that is gone (its tunnels end with it).
+    fn stop(&mut self, a: Ipv4Addr) {
+        if let Some(task) = self.by_address.remove(&a) {
+            task.abort();
+            info!("ovpn-server: {a} removed; no longer listening on it");
+        }
     }
-    Ok(())
+
+    /// Listens on exactly `now` (after missed address events), keeping the catch-all.
+    fn sync(&mut self, now: &[Ipv4Addr]) {
+        let gone: Vec<Ipv4Addr> = self
+            .by_address
+            .keys()
+            .filter(|a| !a.is_unspecified() && !now.contains(a))
+            .copied()
+            .collect();
+        for a in gone {
+            self.stop(a);
+        }
+        for &a in now {
+            if !self.by_address.contains_key(&a) {
+                if let Err(e) = self.start(a) {
+                    warn!("{e}");
+                }
+            }
+        }
+    }
 }
 
 async fn tcp_accept(
