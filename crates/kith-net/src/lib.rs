@@ -3,6 +3,7 @@
 //! * [`Net`] talks to the kernel of the network namespace it was created in: links
 //!   ([`LinkInfo`], `create_veth`, `create_vlan`, ...), addresses ([`AddressInfo`]) and routes
 //!   ([`Route`], [`RouteInfo`]).
+//! * [`RouteBatch`] applies many route changes per system call (a full BGP table).
 //! * [`kernel_name`] maps a RouterOS-style interface label of any length to a kernel name
 //!   (the label itself goes on the link as its altname).
 //! * [`sysctl`] reads and writes `/proc/sys` of the calling thread's namespace.
@@ -23,6 +24,7 @@ pub mod events;
 pub mod link;
 pub mod naming;
 pub mod route;
+pub mod route_batch;
 pub mod sysctl;
 pub mod testns;
 pub mod tun;
@@ -46,6 +48,7 @@ pub use route::{
     RouteInfo, RouteKind, RouteSource, TABLE_LOCAL, TABLE_MAIN, metric, metric_parts,
     multipath_route_message,
 };
+pub use route_batch::{RouteBatch, RouteChange, RouteChangeError};
 pub use sysctl::{
     set_forwarding, set_ignore_routes_with_linkdown, set_rp_filter, sysctl_get, sysctl_set,
 };

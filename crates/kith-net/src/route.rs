@@ -226,7 +226,7 @@ impl Route {
         self
     }
 
-    fn check(&self, op: &str) -> Result<()> {
+    pub(crate) fn check(&self, op: &str) -> Result<()> {
         if self.kind == RouteKind::Unicast && self.gateway.is_none() && self.oif.is_none() {
             return Err(NetError::invalid(
                 op,
@@ -236,7 +236,7 @@ impl Route {
         self.check_addresses(op)
     }
 
-    fn check_addresses(&self, op: &str) -> Result<()> {
+    pub(crate) fn check_addresses(&self, op: &str) -> Result<()> {
         if self.dst.trunc() != self.dst {
             return Err(NetError::invalid(
                 op,
