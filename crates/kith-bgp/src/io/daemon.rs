@@ -94,7 +94,12 @@ impl Daemon {
         let (kernel, kernel_rx) = mpsc::unbounded_channel();
         let kernel_task = if opts.install_routes {
             // A socket of its own: two dumps on one socket at once fail with EBUSY.
-            Some(tokio::spawn(super::kernel::run(Net::new()?, kernel_rx)))
+            let batch = kith_net::RouteBatch::new()?;
+            Some(tokio::spawn(super::kernel::run(
+                Net::new()?,
+                batch,
+                kernel_rx,
+            )))
         } else {
             drop(kernel_rx);
             None

@@ -2,23 +2,27 @@
 //! their distance, replaces them in place, removes them on withdraw and at shutdown.
 //! Runs as its own task so a slow kernel never stalls the sessions. Changes are
 //! batched: queued requests are merged, only the last change per prefix is kept, and
-//! up to [`PIPELINE`] netlink requests are in flight at once on one socket.
+//! they go to the kernel through a [`RouteBatch`] (about a thousand routes per system
+//! call, each route's error reported on its own).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use futures::StreamExt;
 use ipnet::IpNet;
-use kith_net::{Net, PROTO_BGP, Route, RouteFilter, RouteSource, metric};
+use kith_net::{
+    Net, NetError, PROTO_BGP, Route, RouteBatch, RouteChange, RouteChangeError, RouteFilter,
+    RouteSource, metric,
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::rib::KernelChange;
 
-/// Netlink requests in flight at once.
-pub(crate) const PIPELINE: usize = 256;
 /// Changes taken from the queue in one batch.
 const BATCH: usize = 65_536;
+/// Failures logged one by one per batch; the rest are counted.
+const LOGGED_FAILURES: usize = 5;
 
 /// Requests to the kernel task.
 #[derive(Debug)]
@@ -32,26 +36,56 @@ pub(crate) enum KernelRequest {
 /// What one prefix has in the kernel: gateway and distance.
 type Installed = HashMap<IpNet, (IpAddr, u8)>;
 
-enum Op {
-    Replace(Route, Option<Route>),
-    Delete(Route),
+/// What to believe about a prefix when its change fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undo {
+    /// Nothing: a delete that fails leaves nothing of ours behind either.
+    Nothing,
+    /// The replace failed: the kernel kept `previous` (same metric) or has nothing.
+    Replace {
+        prefix: IpNet,
+        previous: Option<(IpAddr, u8)>,
+    },
+}
+
+/// The kernel changes of one batch, each with what a failure means.
+#[derive(Debug, Default)]
+struct Plan {
+    changes: Vec<RouteChange>,
+    undo: Vec<Undo>,
+}
+
+impl Plan {
+    fn push(&mut self, change: RouteChange, undo: Undo) {
+        self.changes.push(change);
+        self.undo.push(undo);
+    }
 }
 
 /// Removes BGP routes a previous run left behind (a crash), then applies requests.
-pub(crate) async fn run(net: Net, mut requests: mpsc::UnboundedReceiver<KernelRequest>) {
+/// `net` lists those routes; `batch` (opened in the daemon's namespace) applies changes.
+pub(crate) async fn run(
+    net: Net,
+    batch: RouteBatch,
+    mut requests: mpsc::UnboundedReceiver<KernelRequest>,
+) {
+    let batch = Arc::new(Mutex::new(batch));
+    let mut installed = Installed::new();
     match net.routes(&RouteFilter::protocol(PROTO_BGP)).await {
         Ok(left) => {
-            let ops = left.into_iter().map(|i| Op::Delete(i.route)).collect();
-            execute(&net, ops).await;
+            let mut plan = Plan::default();
+            for info in left {
+                plan.push(RouteChange::Delete(info.route), Undo::Nothing);
+            }
+            execute(&batch, &mut installed, plan).await;
         }
         Err(e) => warn!("bgpd: cannot list old BGP routes: {e}"),
     }
-    let mut installed = Installed::new();
     while let Some(request) = requests.recv().await {
         let mut changes = match request {
             KernelRequest::Apply(c) => c,
             KernelRequest::Shutdown(done) => {
-                shutdown(&net, &mut installed).await;
+                shutdown(&batch, &mut installed).await;
                 let _ = done.send(());
                 return;
             }
@@ -68,22 +102,25 @@ pub(crate) async fn run(net: Net, mut requests: mpsc::UnboundedReceiver<KernelRe
                 Err(_) => break,
             }
         }
-        let ops = plan(&mut installed, changes);
-        execute(&net, ops).await;
+        let plan = plan(&mut installed, changes);
+        execute(&batch, &mut installed, plan).await;
         if let Some(done) = stop {
-            shutdown(&net, &mut installed).await;
+            shutdown(&batch, &mut installed).await;
             let _ = done.send(());
             return;
         }
     }
 }
 
-async fn shutdown(net: &Net, installed: &mut Installed) {
-    let ops = installed
-        .drain()
-        .map(|(prefix, (gw, distance))| Op::Delete(route(prefix, gw, distance)))
-        .collect();
-    execute(net, ops).await;
+async fn shutdown(batch: &Arc<Mutex<RouteBatch>>, installed: &mut Installed) {
+    let mut plan = Plan::default();
+    for (prefix, (gw, distance)) in installed.drain() {
+        plan.push(
+            RouteChange::Delete(route(prefix, gw, distance)),
+            Undo::Nothing,
+        );
+    }
+    execute(batch, installed, plan).await;
 }
 
 fn route(prefix: IpNet, gateway: IpAddr, distance: u8) -> Route {
@@ -93,9 +130,9 @@ fn route(prefix: IpNet, gateway: IpAddr, distance: u8) -> Route {
         .with_metric(metric(distance, RouteSource::Bgp))
 }
 
-/// The netlink operations for `changes`: the last change per prefix wins; the table of
-/// what is installed is updated at once.
-fn plan(installed: &mut Installed, changes: Vec<KernelChange>) -> Vec<Op> {
+/// The kernel changes for `changes`: the last change per prefix wins; the table of
+/// what is installed is updated at once (and corrected by [`settle`] for failures).
+fn plan(installed: &mut Installed, changes: Vec<KernelChange>) -> Plan {
     let mut last: HashMap<IpNet, KernelChange> = HashMap::with_capacity(changes.len());
     let mut order = Vec::with_capacity(changes.len());
     for change in changes {
@@ -106,7 +143,7 @@ fn plan(installed: &mut Installed, changes: Vec<KernelChange>) -> Vec<Op> {
             order.push(prefix);
         }
     }
-    let mut ops = Vec::with_capacity(order.len());
+    let mut plan = Plan::default();
     for prefix in order {
         let Some(change) = last.remove(&prefix) else {
             continue;
@@ -130,43 +167,159 @@ fn plan(installed: &mut Installed, changes: Vec<KernelChange>) -> Vec<Op> {
                 if old == Some((gateway, distance)) {
                     continue;
                 }
+                // Same metric: replaced in place, or kept by the kernel if this fails.
+                let previous = old.filter(|(_, d)| *d == distance);
+                plan.push(
+                    RouteChange::Replace(route(prefix, gateway, distance)),
+                    Undo::Replace { prefix, previous },
+                );
                 // A new metric is a new kernel route: the old one must go.
-                let stale = old
-                    .filter(|(_, d)| *d != distance)
-                    .map(|(g, d)| route(prefix, g, d));
-                ops.push(Op::Replace(route(prefix, gateway, distance), stale));
+                if let Some((g, d)) = old.filter(|(_, d)| *d != distance) {
+                    plan.push(RouteChange::Delete(route(prefix, g, d)), Undo::Nothing);
+                }
             }
             KernelChange::Remove { .. } => {
                 if let Some((g, d)) = installed.remove(&prefix) {
-                    ops.push(Op::Delete(route(prefix, g, d)));
+                    plan.push(RouteChange::Delete(route(prefix, g, d)), Undo::Nothing);
                 }
             }
         }
     }
-    ops
+    plan
 }
 
-async fn execute(net: &Net, ops: Vec<Op>) {
-    futures::stream::iter(ops)
-        .for_each_concurrent(PIPELINE, |op| async move {
-            match op {
-                Op::Replace(route, stale) => {
-                    if let Err(e) = net.replace_route(&route).await {
-                        warn!(
-                            "bgpd: cannot install {} via {:?}: {e}",
-                            route.dst, route.gateway
-                        );
-                    }
-                    if let Some(old) = stale {
-                        let _ = net.del_route(&old).await;
-                    }
-                }
-                Op::Delete(route) => {
-                    if let Err(e) = net.del_route(&route).await {
-                        debug!("bgpd: removing {}: {e}", route.dst);
-                    }
-                }
+/// Applies `plan` on a blocking thread (the kernel works inside the system call), then
+/// [`settle`]s its failures.
+async fn execute(batch: &Arc<Mutex<RouteBatch>>, installed: &mut Installed, plan: Plan) {
+    if plan.changes.is_empty() {
+        return;
+    }
+    let batch = Arc::clone(batch);
+    let applied = tokio::task::spawn_blocking(move || {
+        let failed = batch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply(&plan.changes);
+        (plan, failed)
+    })
+    .await;
+    match applied {
+        Ok((plan, failed)) => settle(installed, &plan, &failed),
+        Err(e) => warn!("bgpd: kernel route changes not applied: {e}"),
+    }
+}
+
+/// Logs the failed changes of `plan` (the first few, then a count) and corrects
+/// `installed` for the replaces the kernel refused, so that a later install of the same
+/// route is tried again.
+fn settle(installed: &mut Installed, plan: &Plan, failed: &[RouteChangeError]) {
+    let (mut logged, mut unlogged) = (0usize, 0usize);
+    for failure in failed {
+        let Some(undo) = plan.undo.get(failure.index) else {
+            continue;
+        };
+        if let Undo::Replace { prefix, previous } = *undo {
+            match previous {
+                Some(old) => installed.insert(prefix, old),
+                None => installed.remove(&prefix),
+            };
+        }
+        match &failure.error {
+            NetError::RouteNotFound { .. } => debug!("bgpd: {}", failure.error),
+            error if logged < LOGGED_FAILURES => {
+                warn!("bgpd: {error}");
+                logged += 1;
             }
-        })
-        .await;
+            _ => unlogged += 1,
+        }
+    }
+    if unlogged > 0 {
+        warn!("bgpd: and {unlogged} more kernel route changes failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn install(prefix: &str, gateway: &str, distance: u8) -> KernelChange {
+        KernelChange::Install {
+            prefix: prefix.parse().unwrap(),
+            gateway: gateway.parse().unwrap(),
+            link_local: None,
+            distance,
+        }
+    }
+
+    fn failure(index: usize) -> RouteChangeError {
+        RouteChangeError {
+            index,
+            error: NetError::Protocol {
+                op: "replace route".into(),
+                reason: "refused".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_last_change_per_prefix_wins() {
+        let mut installed = Installed::new();
+        let plan = plan(
+            &mut installed,
+            vec![
+                install("11.0.0.0/24", "10.0.0.2", 20),
+                install("11.0.1.0/24", "10.0.0.2", 20),
+                install("11.0.0.0/24", "10.0.0.3", 20),
+                KernelChange::Remove {
+                    prefix: "11.0.1.0/24".parse().unwrap(),
+                },
+            ],
+        );
+        assert_eq!(
+            plan.changes,
+            [RouteChange::Replace(route(
+                "11.0.0.0/24".parse().unwrap(),
+                "10.0.0.3".parse().unwrap(),
+                20
+            ))]
+        );
+        assert_eq!(installed.len(), 1);
+    }
+
+    #[test]
+    fn a_new_distance_deletes_the_old_route_after_installing() {
+        let mut installed = Installed::new();
+        plan(&mut installed, vec![install("11.0.0.0/24", "10.0.0.2", 20)]);
+        let plan = plan(
+            &mut installed,
+            vec![install("11.0.0.0/24", "10.0.0.2", 200)],
+        );
+        let metrics: Vec<_> = plan
+            .changes
+            .iter()
+            .map(|c| (matches!(c, RouteChange::Replace(_)), c.route().metric))
+            .collect();
+        assert_eq!(metrics, [(true, 3202), (false, 322)]);
+    }
+
+    #[test]
+    fn a_refused_install_is_forgotten_so_it_is_tried_again() {
+        let prefix: IpNet = "11.0.0.0/24".parse().unwrap();
+        let mut installed = Installed::new();
+        let first = plan(&mut installed, vec![install("11.0.0.0/24", "10.9.9.9", 20)]);
+        settle(&mut installed, &first, &[failure(0)]);
+        assert!(installed.is_empty());
+        let again = plan(&mut installed, vec![install("11.0.0.0/24", "10.9.9.9", 20)]);
+        assert_eq!(again.changes.len(), 1);
+
+        // A refused replace of a route of the same metric leaves the old one in place.
+        settle(&mut installed, &again, &[]);
+        let change = plan(&mut installed, vec![install("11.0.0.0/24", "10.0.0.7", 20)]);
+        settle(&mut installed, &change, &[failure(0)]);
+        assert_eq!(
+            installed.get(&prefix),
+            Some(&("10.9.9.9".parse().unwrap(), 20))
+        );
+    }
 }
