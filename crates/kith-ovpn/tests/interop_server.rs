@@ -179,3 +179,65 @@ fn udp_server_follows_addresses_added_after_start() {
         .unwrap();
     common::wait_log_line(&["10.77.1.5 removed; no longer listening on it"]);
 }
+
+/// `ppp/secret` `routes` are installed on the server towards the connected client (via
+/// their gateway, else the client's tunnel address; metric from the route's distance)
+/// and go with the tunnel.
+#[test]
+fn secret_routes_are_installed_on_the_server() {
+    common::logs();
+    let pair = Pair::new("ovs-routes");
+    let lab = &pair.lab;
+    let yaml = server_yaml(
+        false,
+        "aes256-gcm,aes128",
+        "      routes: [192.168.42.0/24, 192.168.43.0/24 172.16.10.2 3]\n",
+    );
+    let vpnd = pair.spawn_vpnd("srv", &yaml);
+    std::thread::sleep(Duration::from_millis(500));
+    // the client's network behind it
+    lab.exec_ok(
+        "cli",
+        &["ip", "addr", "add", "192.168.42.1/32", "dev", "lo"],
+    )
+    .unwrap();
+    let conf = pair.openvpn_client_conf("friend1-1", false, "AES-256-GCM", "SHA1", "");
+    pair.spawn_openvpn(
+        "cli",
+        "ovpn-client",
+        &conf,
+        "Initialization Sequence Completed",
+    );
+    vpnd.wait_connected("friend1-1", Duration::from_secs(30));
+    let metric = |d| kith_net::metric(d, kith_net::RouteSource::Connected);
+    let routes = || {
+        lab.exec_ok("srv", &["ip", "-4", "route", "show", "proto", "20"])
+            .unwrap()
+    };
+    let want = [
+        format!(
+            "192.168.42.0/24 via 172.16.10.2 dev friend1-1 metric {}",
+            metric(1)
+        ),
+        format!(
+            "192.168.43.0/24 via 172.16.10.2 dev friend1-1 metric {}",
+            metric(3)
+        ),
+    ];
+    lab.wait_until("the account's routes", Duration::from_secs(10), || {
+        let r = routes();
+        want.iter().all(|w| r.contains(w.as_str()))
+    })
+    .unwrap_or_else(|e| panic!("{e}:\n{}", routes()));
+    // they carry: the server reaches the client's network through the tunnel
+    pair.wait_ping("srv", "192.168.42.1");
+    common::wait_log_line(&[
+        "ovpn-server friend1-1: route 192.168.42.0/24 via 172.16.10.2 installed",
+    ]);
+
+    pair.lab.stop("cli", "ovpn-client").unwrap();
+    lab.wait_until("the routes gone", Duration::from_secs(40), || {
+        !routes().contains("192.168.4")
+    })
+    .unwrap_or_else(|e| panic!("{e}:\n{}", routes()));
+}

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::registry::{CloseSignal, Registry, TunnelStatus};
-use super::routes::ClientRoutes;
+use super::routes::TunnelRoutes;
 use super::transport::Transport;
 use super::tunif::TunnelInterface;
 use crate::session::{Action, Established, Tunnel};
@@ -62,7 +62,7 @@ impl Driver {
         let close = Arc::new(CloseSignal::default());
         let (gone_tx, gone_rx) = watch::channel(false);
         let mut iface: Option<TunnelInterface> = None;
-        let mut routes: Option<ClientRoutes> = None;
+        let mut routes: Option<TunnelRoutes> = None;
         let mut est: Option<Established> = None;
         let mut reason = String::from("closed");
         let mut was_up = false;
@@ -103,22 +103,13 @@ impl Driver {
                                     e.remote.map_or("?".into(), |a| a.to_string()),
                                     e.suite
                                 );
-                                if let (Some(r), None, Some(remote)) =
-                                    (self.routing, &e.account, e.remote)
-                                {
-                                    let kname = kith_net::kernel_name(i.label());
-                                    routes = Some(
-                                        ClientRoutes::install(
-                                            &self.net,
-                                            i.label(),
-                                            &kname,
-                                            remote,
-                                            &e.routes,
-                                            r.add_default_route.then_some(r.server),
-                                        )
-                                        .await,
-                                    );
-                                }
+                                routes = TunnelRoutes::install_for(
+                                    &self.net,
+                                    i.label(),
+                                    &e,
+                                    self.routing,
+                                )
+                                .await;
                                 iface = Some(i);
                                 was_up = true;
                             }
