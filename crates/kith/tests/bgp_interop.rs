@@ -5,6 +5,7 @@
 
 mod bgp_support;
 
+use bgp_support::frr::FrrWork;
 use bgp_support::*;
 
 #[test]
@@ -82,12 +83,10 @@ fn kith_and_frr() {
     let lab = pair();
     kith_lans(&lab, "k");
     // FRR drops to its user `frr`, which cannot enter the lab's root-only work dir.
-    let frr_dir = FrrDir::new();
-    let pdir = frr_dir.0.clone();
-    let d = pdir.to_str().unwrap().to_string();
-    std::fs::write(pdir.join("zebra.conf"), "hostname p\n").unwrap();
-    std::fs::write(
-        pdir.join("bgpd.conf"),
+    let frr = FrrWork::new("interop");
+    frr.write("zebra", "hostname p\n");
+    frr.write(
+        "bgpd",
         "frr defaults traditional
 hostname p
 router bgp 65002
@@ -111,33 +110,10 @@ route-map tag permit 10
  set community 65002:7
  set large-community 65002:1:2
 ",
-    )
-    .unwrap();
-    let common = |name: &str| {
-        vec![
-            format!("/usr/lib/frr/{name}"),
-            "-f".into(),
-            format!("{d}/{name}.conf"),
-            "-i".into(),
-            format!("{d}/{name}.pid"),
-            "-z".into(),
-            format!("{d}/zserv.api"),
-            "--vty_socket".into(),
-            d.clone(),
-            "-u".into(),
-            "frr".into(),
-            "-g".into(),
-            "frr".into(),
-        ]
-    };
-    frr_dir.chown();
-    lab.spawn("p", "zebra", &common("zebra"), &[])
-        .expect("zebra");
-    lab.wait_until("zebra socket", WAIT, || pdir.join("zserv.api").exists())
-        .unwrap();
-    let mut bgpd = common("bgpd");
-    bgpd.extend(["-P".to_string(), "0".to_string()]);
-    lab.spawn("p", "frr-bgpd", &bgpd, &[]).expect("bgpd");
+    );
+    frr.chown();
+    frr.spawn(&lab, "p", "zebra", &[]);
+    frr.spawn(&lab, "p", "bgpd", &["-P", "0"]);
     let dir = start_kith(&lab, "k", &kith_config(false));
     let logs = || {
         format!(
@@ -148,15 +124,7 @@ route-map tag permit 10
     };
     wait_established(&lab, &dir, &["p-v4", "p-v6"], &logs);
     check_kith_side(&lab, &dir, &logs, true);
-    let vty = |cmd: &str| {
-        vec![
-            "vtysh".to_string(),
-            "--vty_socket".into(),
-            d.clone(),
-            "-c".into(),
-            cmd.into(),
-        ]
-    };
+    let vty = |cmd: &str| frr.vtysh(cmd);
     let v4 = vty("show bgp ipv4 unicast 192.168.1.0/24");
     let v4: Vec<&str> = v4.iter().map(String::as_str).collect();
     wait_output(&lab, "p", &v4, "65001:9", true, &logs);
@@ -165,12 +133,13 @@ route-map tag permit 10
     wait_output(&lab, "p", &v6, "65001", true, &logs);
     drop_kith_lan(&lab, "k");
     wait_output(&lab, "p", &v4, "65001:9", false, &logs);
+    let d = frr.0.to_str().unwrap();
     lab.exec_ok(
         "p",
         &[
             "vtysh",
             "--vty_socket",
-            &d,
+            d,
             "-c",
             "configure terminal",
             "-c",
@@ -183,37 +152,6 @@ route-map tag permit 10
     )
     .unwrap();
     wait_route(&lab, "k", "192.168.2.0/24", false, &logs);
-}
-
-/// A directory FRR's user may use, removed on drop (also when the test panics).
-struct FrrDir(std::path::PathBuf);
-
-impl FrrDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("kith-frr-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        FrrDir(dir)
-    }
-
-    fn chown(&self) {
-        let ok = std::process::Command::new("chown")
-            .args(["-R", "frr:frr", self.0.to_str().unwrap()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            ok,
-            "chown frr:frr {} failed (is the frr package installed?)",
-            self.0.display()
-        );
-    }
-}
-
-impl Drop for FrrDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
