@@ -1,22 +1,9 @@
 //! Broken configurations and the exact diagnostics they produce.
 
-use kith_config::load_str;
+mod common;
 
-/// Strips the common indentation of a test's YAML and its first newline.
-fn dedent(text: &str) -> String {
-    let text = text.strip_prefix('\n').unwrap_or(text);
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    text.lines()
-        .map(|l| l.get(indent..).unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
-}
+use common::dedent;
+use kith_config::load_str;
 
 fn diagnostics(yaml: &str) -> Vec<String> {
     match load_str(&dedent(yaml), "t.yaml") {

@@ -1,21 +1,9 @@
 //! Valid configurations that probably do not do what was meant: `kith check` warnings.
 
-use kith_config::{Severity, load_str};
+mod common;
 
-fn dedent(text: &str) -> String {
-    let text = text.strip_prefix('\n').unwrap_or(text);
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    text.lines()
-        .map(|l| l.get(indent..).unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
-}
+use common::dedent;
+use kith_config::{Severity, load_str};
 
 /// Loads `yaml`, which must be free of errors, and returns its warnings.
 fn warnings(yaml: &str) -> Vec<String> {
