@@ -96,8 +96,6 @@ fn reload_keeps_changes_and_closes_only_what_it_concerns() {
         lab.is_running("cli", "ping"),
         "the reload must happen while the ping runs"
     );
-    common::wait_log_line(&["reload: secret friend2 added: accepted from now on"]);
-    common::wait_log_line(&["reload: 1 tunnel(s) kept, 0 closed or restarted"]);
     lab.wait_until("the ping to finish", Duration::from_secs(30), || {
         !lab.is_running("cli", "ping")
     })
@@ -116,6 +114,9 @@ fn reload_keeps_changes_and_closes_only_what_it_concerns() {
         "the client renegotiated:\n{}",
         lab.log("cli", "ovpn-client")
     );
+
+    common::wait_log_line(&["reload: secret friend2 added: accepted from now on"]);
+    common::wait_log_line(&["reload: 1 tunnel(s) kept, 0 closed or restarted"]);
 
     // The same config again: nothing happens.
     vpnd.reload(&server_yaml("172.16.10.2", true, true))
