@@ -37,8 +37,8 @@ pub struct ServerSpec {
     pub port: u16,
     /// TCP or UDP.
     pub tcp: bool,
-    /// Engine settings.
-    pub session: Arc<SessionConfig>,
+    /// Engine settings for new sessions (replaced in place when the CRL is re-signed).
+    pub session: Arc<SessionSlot>,
     /// Logins (replaced in place on reload).
     pub accounts: Arc<ConfigAccounts>,
 }
@@ -84,6 +84,28 @@ pub fn spec(config: &Config, pki_dir: &Path) -> Result<VpnSpec, String> {
         clients,
         dns: config.ip.dns.servers.clone(),
     })
+}
+
+/// A server's engine settings, replaceable while it runs: sessions that start
+/// afterwards take the new ones, running sessions keep theirs.
+#[derive(Debug)]
+pub struct SessionSlot(RwLock<Arc<SessionConfig>>);
+
+impl SessionSlot {
+    /// A slot holding `session`.
+    pub fn new(session: Arc<SessionConfig>) -> SessionSlot {
+        SessionSlot(RwLock::new(session))
+    }
+
+    /// The settings for a session starting now.
+    pub fn get(&self) -> Arc<SessionConfig> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Takes `session` for the sessions that start from now on.
+    pub fn replace(&self, session: Arc<SessionConfig>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = session;
+    }
 }
 
 /// One client's spec (`interface/ovpn-client` entry `c`).
@@ -165,7 +187,7 @@ pub fn server_spec(config: &Config, pki: &Pki) -> Result<ServerSpec, String> {
     Ok(ServerSpec {
         port: srv.port.get(),
         tcp,
-        session: Arc::new(s),
+        session: Arc::new(SessionSlot::new(Arc::new(s))),
         accounts: Arc::new(ConfigAccounts::new(config)),
     })
 }

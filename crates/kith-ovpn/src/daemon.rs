@@ -50,7 +50,10 @@ pub async fn run(opts: Options) -> Result<(), String> {
                 }
                 Err(e) => error!("vpnd: reload refused, keeping the running config: {e}"),
             },
-            _ = pki_check.tick() => maintain_pki(&opts.pki_dir),
+            _ = pki_check.tick() => {
+                maintain_pki(&opts.pki_dir);
+                runtime.refresh_crl();
+            }
         }
     }
     runtime.stop().await;

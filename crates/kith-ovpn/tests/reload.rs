@@ -1,7 +1,8 @@
 //! Reload in place against a stock openvpn 2.6 client over UDP: adding an account
 //! during a 50 ms ping keeps the tunnel (same interfaces, no new handshake, no lost
 //! ping); changing the connected account's remote address restarts only its tunnel
-//! (the client logs in again and gets the new pair); removing the account closes it.
+//! (the client logs in again and gets the new pair); a re-signed CRL is taken without
+//! a restart, a new revocation restarts the server; removing the account closes it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -124,6 +125,14 @@ fn reload_keeps_changes_and_closes_only_what_it_concerns() {
     common::wait_log_line(&["reload: nothing vpnd runs changed; every tunnel kept"]);
     assert_eq!(links(), before);
 
+    // A CRL re-signed with the same revocations: new handshakes take it (the next
+    // step's login goes through it), the tunnel stays.
+    pair.pki.renew_crl().unwrap();
+    vpnd.reload(&server_yaml("172.16.10.2", true, true))
+        .unwrap();
+    common::wait_log_line(&["CRL re-signed; new handshakes check against it, every tunnel kept"]);
+    assert_eq!(links(), before);
+
     // friend1-1's remote address changes: only its tunnel restarts, with the new pair.
     vpnd.reload(&server_yaml("172.16.10.3", true, true))
         .unwrap();
@@ -142,6 +151,21 @@ fn reload_keeps_changes_and_closes_only_what_it_concerns() {
     .unwrap_or_else(|e| panic!("{e}\n{}", lab.log("cli", "ovpn-client")));
     pair.wait_ping("cli", "172.16.10.1");
     assert_eq!(count(&lab.log("cli", "ovpn-client"), ready), 2);
+
+    // Another certificate revoked: the server restarts (it cannot tell which session
+    // used it) and the client logs in again.
+    pair.pki.issue("spare").unwrap();
+    pair.pki.revoke("spare").unwrap();
+    vpnd.reload(&server_yaml("172.16.10.3", true, true))
+        .unwrap();
+    common::wait_log_line(&["reload: ovpn-server CRL changed: restarting it and its tunnels"]);
+    lab.wait_until(
+        "the client back after the restart",
+        Duration::from_secs(60),
+        || count(&lab.log("cli", "ovpn-client"), ready) == 3,
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", lab.log("cli", "ovpn-client")));
+    pair.wait_ping("cli", "172.16.10.1");
 
     // friend1-1 goes: its tunnel closes and stays closed.
     vpnd.reload(&server_yaml("172.16.10.3", false, true))

@@ -14,12 +14,12 @@ use kith_config::Config;
 use kith_net::Net;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use super::registry::Registry;
 use super::{client, server, status};
 use crate::config::{
-    ClientSpec, ConfigAccounts, ServerSpec, VpnSpec, client_spec, server_spec, spec,
+    ClientSpec, ConfigAccounts, ServerSpec, SessionSlot, VpnSpec, client_spec, server_spec, spec,
 };
 use crate::pki::Pki;
 use crate::reload::{ClientChange, Plan, SecretChange, ServerChange, plan};
@@ -58,6 +58,7 @@ impl Part {
 struct RunningServer {
     part: Part,
     accounts: Arc<ConfigAccounts>,
+    session: Arc<SessionSlot>,
 }
 
 /// Everything vpnd runs.
@@ -67,6 +68,8 @@ pub struct Runtime {
     pki: Pki,
     config: Config,
     revoked: Vec<String>,
+    /// The CRL the server loaded (its bytes).
+    crl: Vec<u8>,
     dns: watch::Sender<Vec<IpAddr>>,
     status: Option<Part>,
     server: Option<RunningServer>,
@@ -99,6 +102,7 @@ impl Runtime {
             net,
             registry,
             revoked: pki.revoked_serials(),
+            crl: read_crl(&pki),
             pki,
             dns: watch::channel(config.ip.dns.servers.clone()).0,
             config,
@@ -118,6 +122,7 @@ impl Runtime {
     /// Applies `new`: only what changed is touched. On an error (a certificate that
     /// cannot be read, ...) nothing is applied and the running config stays.
     pub async fn reload(&mut self, new: Config) -> Result<(), String> {
+        self.refresh_crl();
         let revoked = self.pki.revoked_serials();
         let plan = plan(&self.config, &new, revoked != self.revoked);
         if plan.is_empty() {
@@ -169,7 +174,33 @@ impl Runtime {
         );
         self.config = new;
         self.revoked = revoked;
+        self.crl = read_crl(&self.pki);
         Ok(())
+    }
+
+    /// Takes a CRL that was re-signed with the same revocations into the running
+    /// server: handshakes from now on check against it, every tunnel is kept. (Other
+    /// revocations restart the server on reload.)
+    pub fn refresh_crl(&mut self) {
+        let crl = read_crl(&self.pki);
+        if crl == self.crl || self.pki.revoked_serials() != self.revoked {
+            return;
+        }
+        if let Some(server) = &self.server {
+            match server_spec(&self.config, &self.pki) {
+                Ok(spec) => {
+                    server.session.replace(spec.session.get());
+                    info!(
+                        "vpnd: CRL re-signed; new handshakes check against it, every tunnel kept"
+                    );
+                }
+                Err(e) => {
+                    warn!("vpnd: the re-signed CRL cannot be loaded: {e}");
+                    return;
+                }
+            }
+        }
+        self.crl = crl;
     }
 
     /// Stops everything (interfaces removed).
@@ -264,13 +295,18 @@ impl Runtime {
 
     fn spawn_server(&self, spec: ServerSpec) -> RunningServer {
         let accounts = spec.accounts.clone();
+        let session = spec.session.clone();
         let (net, registry) = (self.net.clone(), self.registry.clone());
         let part = Part::spawn(|stop| async move {
             if let Err(e) = server::run(spec, net, registry, stop).await {
                 error!("ovpn-server: {e}");
             }
         });
-        RunningServer { part, accounts }
+        RunningServer {
+            part,
+            accounts,
+            session,
+        }
     }
 
     fn spawn_client(&self, spec: ClientSpec) -> Part {
@@ -281,6 +317,11 @@ impl Runtime {
         );
         Part::spawn(|stop| client::run(spec, dns, net, registry, stop))
     }
+}
+
+/// The CRL's bytes (empty without one).
+fn read_crl(pki: &Pki) -> Vec<u8> {
+    std::fs::read(pki.crl_path()).unwrap_or_default()
 }
 
 /// Whether the plan closes the tunnel of status row `t`.

@@ -303,7 +303,7 @@ async fn tcp_accept(
             };
             let peer = from.to_string();
             let tunnel = match Tunnel::server(
-                spec.session.clone(),
+                spec.session.get(),
                 spec.accounts.clone(),
                 &peer,
                 registry.next_id() as u32,
@@ -323,7 +323,7 @@ async fn tcp_accept(
                 registry,
                 kind: "server",
                 label: None,
-                mtu: spec.session.tun_mtu,
+                mtu: spec.session.get().tun_mtu,
                 routing: None,
             }
             .run(shutdown)
@@ -398,7 +398,7 @@ async fn udp_demux(
             continue;
         }
         let tunnel = match Tunnel::server(
-            spec.session.clone(),
+            spec.session.get(),
             spec.accounts.clone(),
             &from.to_string(),
             registry.next_id() as u32,
@@ -434,7 +434,7 @@ async fn udp_demux(
             registry: registry.clone(),
             kind: "server",
             label: None,
-            mtu: spec.session.tun_mtu,
+            mtu: spec.session.get().tun_mtu,
             routing: None,
         };
         let done = done_tx.clone();
