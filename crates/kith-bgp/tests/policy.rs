@@ -17,6 +17,7 @@ fn route(prefix: &str, path: &[u32]) -> Candidate {
             ..PathAttributes::default()
         },
         distance: None,
+        check_gateway: None,
         prepend_as: 64513,
     }
 }
@@ -101,6 +102,7 @@ routing:
     - chain: in
       address-family: ipv6
       set-distance: 50
+      set-check-gateway: ping
       action: accept
     - chain: in
       prefix: 10.0.0.0/8
@@ -127,6 +129,7 @@ routing:
     let mut r = route("2001:db8::/32", &[64513]);
     assert_eq!(c.evaluate("in", &mut r), Verdict::Accept);
     assert_eq!(r.distance, Some(50));
+    assert_eq!(r.check_gateway, Some(true));
     // `prefix` without `prefix-length` is exact: 10.0.0.0/8 returns, 10.1.0.0/16 does not.
     let mut r = route("10.0.0.0/8", &[64513]);
     assert_eq!(c.evaluate("top", &mut r), Verdict::Accept);
@@ -141,6 +144,10 @@ routing:
     assert_eq!(r.attrs.med, Some(7));
     assert_eq!(r.attrs.as_path.to_string(), "64513 64513 64513");
     assert_eq!(r.attrs.communities, vec![(64514 << 16) | 1, 0xffff_ff01]);
+    assert_eq!(
+        r.check_gateway, None,
+        "not set by the rules it went through"
+    );
 }
 
 #[test]

@@ -25,6 +25,7 @@ use crate::rib::{Output, PeerId, Rib, RouteStatus, SessionInfo};
 use crate::status::{PeerStatus, RouteStatusView, Status};
 
 use super::config::{BgpConfig, PeerConfig};
+use super::gateway_check::{GatewayChange, GatewayChecks};
 use super::kernel::KernelRequest;
 use super::session::{self, FromSession, ToSession};
 use super::status_server::StatusRequest;
@@ -70,6 +71,8 @@ pub(crate) struct Daemon {
     /// The BFD task, started by the first `use-bfd` session.
     bfd: Option<mpsc::UnboundedSender<BfdCommand<PeerId>>>,
     bfd_events: mpsc::UnboundedSender<BfdEvent<PeerId>>,
+    /// `set-check-gateway=ping`: the probed gateways.
+    checks: GatewayChecks,
 }
 
 impl Daemon {
@@ -124,6 +127,7 @@ impl Daemon {
         let mut d = Daemon {
             bfd: None,
             bfd_events,
+            checks: GatewayChecks::new(),
             opts,
             cfg,
             rib,
@@ -178,6 +182,14 @@ impl Daemon {
                 },
                 () = sleep_until(sync_at) => { sync_at = None; d.sync_local().await; }
                 () = sleep_until(stale_at) => d.sweep_expired_stale(),
+                () = sleep_until(d.checks.next_deadline().map(Instant::from_std)) => {
+                    let changes = d.checks.poll(std::time::Instant::now());
+                    d.gateway_changes(changes);
+                }
+                Some(reply) = d.checks.reply() => {
+                    let changes = d.checks.on_reply(reply);
+                    d.gateway_changes(changes);
+                }
                 _ = resync.tick() => if d.cfg.watches_routes() { d.sync_local().await },
             }
         }
@@ -476,7 +488,19 @@ impl Daemon {
         (info, index.map(|i| (i, local_ip)))
     }
 
+    /// Probed gateways that became reachable or unreachable: their routes are used
+    /// again, or no longer.
+    fn gateway_changes(&mut self, changes: Vec<GatewayChange>) {
+        for c in changes {
+            let out = self.rib.set_gateway_reachable(c.gateway, c.reachable);
+            self.dispatch(out);
+        }
+    }
+
     fn dispatch(&mut self, out: Output) {
+        if let Some(gateways) = self.rib.take_checked_gateways() {
+            self.checks.set_wanted(&gateways, std::time::Instant::now());
+        }
         for (id, bytes) in out.messages {
             if let Some(p) = self.peers.get(&id) {
                 let _ = p.tx.send(ToSession::Send(bytes));
@@ -729,6 +753,7 @@ impl Daemon {
                     RouteStatus::Filtered(action) => format!("filtered: {action}"),
                     RouteStatus::Loop => "loop".into(),
                     RouteStatus::Malformed => "malformed".into(),
+                    RouteStatus::GatewayUnreachable => "unreachable (check-gateway)".into(),
                 },
             })
             .collect();

@@ -3,6 +3,7 @@
 
 mod config;
 mod daemon;
+mod gateway_check;
 mod kernel;
 mod session;
 mod sockopt;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use ipnet::IpNet;
 use kith_config::Community;
-use kith_config::{AddressFamily, RoutingAction, RoutingFilterRule};
+use kith_config::{AddressFamily, CheckGateway, RoutingAction, RoutingFilterRule};
 use regex::Regex;
 
 use crate::codec::{Family, community};
@@ -69,6 +69,9 @@ pub struct Rule {
     pub set_communities: Option<Vec<u32>>,
     /// `set-distance`.
     pub set_distance: Option<u8>,
+    /// `set-check-gateway`: `Some(true)` probes the route's gateway with ping (`arp` and
+    /// `bfd` are probed with ping too), `Some(false)` stops probing (`none`).
+    pub set_check_gateway: Option<bool>,
 }
 
 /// Every chain by name.
@@ -131,6 +134,7 @@ impl Chains {
                         .collect()
                 }),
                 set_distance: r.set_distance,
+                set_check_gateway: r.set_check_gateway.map(|c| c != CheckGateway::None),
             };
             chains.entry(chain).or_default().push(rule);
         }

@@ -18,6 +18,9 @@ pub struct Candidate {
     pub attrs: PathAttributes,
     /// Distance set by `set-distance`.
     pub distance: Option<u8>,
+    /// Set by `set-check-gateway`: whether the gateway is probed (a route whose gateway
+    /// does not answer is not used).
+    pub check_gateway: Option<bool>,
     /// The AS `set-bgp-prepend` prepends (own AS outbound, neighbour AS inbound).
     pub prepend_as: u32,
 }
@@ -142,5 +145,8 @@ fn apply_setters(rule: &Rule, route: &mut Candidate) {
     }
     if let Some(d) = rule.set_distance {
         route.distance = Some(d);
+    }
+    if let Some(c) = rule.set_check_gateway {
+        route.check_gateway = Some(c);
     }
 }

@@ -1,7 +1,7 @@
 //! The [`Rib`] engine: received UPDATEs through the in-filter into the Loc-RIB, best
 //! path changes out to every peer (Adj-RIB-Out diffing, packed UPDATEs) and to the kernel.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use crate::policy::{Candidate, Chains, Verdict};
 
 use super::best::BestConfig;
 use super::export::export;
+use super::gateway::GatewayIndex;
 use super::intern::Interner;
 use super::table::LocRib;
 use super::{NextHop, Path, PathFrom, PeerId, PrefixMap, Source};
@@ -126,6 +127,8 @@ pub enum RouteStatus {
     Loop,
     /// RFC 7606 treat-as-withdraw.
     Malformed,
+    /// Accepted, but `set-check-gateway=ping` found its gateway unreachable: not used.
+    GatewayUnreachable,
 }
 
 #[derive(Debug, Clone)]
@@ -240,6 +243,8 @@ pub struct Rib {
     /// Whether the kernel has an active default route (IPv4, IPv6) of another source
     /// (`default-originate: if-installed`).
     default_installed: (bool, bool),
+    /// Routes whose gateway is checked (`set-check-gateway`), and the unreachable ones.
+    gateways: GatewayIndex,
 }
 
 impl Rib {
@@ -258,6 +263,7 @@ impl Rib {
             dirty: Vec::new(),
             kernel: true,
             default_installed: (false, false),
+            gateways: GatewayIndex::default(),
         }
     }
 
@@ -331,6 +337,23 @@ impl Rib {
                     },
                 );
             }
+        }
+        self.flush()
+    }
+
+    /// The gateways to probe for `set-check-gateway`, when they changed since the last
+    /// call (`None`: unchanged).
+    pub fn take_checked_gateways(&mut self) -> Option<BTreeSet<IpAddr>> {
+        self.gateways
+            .take_changed()
+            .then(|| self.gateways.gateways())
+    }
+
+    /// A probed gateway answers again (`reachable`) or stopped answering: the routes
+    /// through it are used again, or no longer.
+    pub fn set_gateway_reachable(&mut self, gateway: IpAddr, reachable: bool) -> Output {
+        for (id, prefix) in self.gateways.set_reachable(gateway, reachable) {
+            self.evaluate(id, prefix);
         }
         self.flush()
     }
@@ -609,6 +632,9 @@ impl Rib {
     }
 
     fn withdraw(&mut self, id: PeerId, prefix: IpNet) {
+        if !self.gateways.is_empty() {
+            self.gateways.untrack((id, prefix));
+        }
         if let Some(peer) = self.peers.get_mut(&id) {
             if let Some(r) = peer.adj_in.remove(&prefix) {
                 if r.status == RouteStatus::Accepted {
@@ -667,24 +693,35 @@ impl Rib {
             || r.attrs.originator_id == Some(self.instance.router_id)
             || r.attrs.cluster_list.contains(&self.instance.router_id);
         if looped {
+            if !self.gateways.is_empty() {
+                self.gateways.untrack((id, prefix));
+            }
             self.set_status(id, prefix, RouteStatus::Loop);
             self.install_path(id, prefix, None);
             return;
         }
         let hop = Arc::clone(&r.hop);
         // Without an in-filter the received attributes stand as they are: no copy.
-        let (attrs, distance) = match &peer.spec.in_filter {
-            None => (Ok(Arc::clone(&r.attrs)), None),
+        let (attrs, distance, checked) = match &peer.spec.in_filter {
+            None => (Ok(Arc::clone(&r.attrs)), None, false),
             Some(chain) => {
                 let mut candidate = Candidate {
                     prefix,
                     attrs: (*r.attrs).clone(),
                     distance: None,
+                    check_gateway: None,
                     prepend_as: r.attrs.as_path.first_as().unwrap_or(peer.spec.remote_as),
                 };
                 match self.chains.evaluate(chain, &mut candidate) {
-                    Verdict::Accept => (Err(candidate.attrs), candidate.distance),
+                    Verdict::Accept => (
+                        Err(candidate.attrs),
+                        candidate.distance,
+                        candidate.check_gateway == Some(true),
+                    ),
                     verdict => {
+                        if !self.gateways.is_empty() {
+                            self.gateways.untrack((id, prefix));
+                        }
                         self.set_status(
                             id,
                             prefix,
@@ -696,6 +733,16 @@ impl Rib {
                 }
             }
         };
+        if checked {
+            self.gateways.track((id, prefix), hop.addr);
+            if self.gateways.is_unreachable(&hop.addr) {
+                self.set_status(id, prefix, RouteStatus::GatewayUnreachable);
+                self.install_path(id, prefix, None);
+                return;
+            }
+        } else if !self.gateways.is_empty() {
+            self.gateways.untrack((id, prefix));
+        }
         let attrs = match attrs {
             Ok(shared) => shared,
             Err(changed) => self.interner.intern(changed),

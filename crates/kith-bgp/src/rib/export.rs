@@ -100,6 +100,7 @@ pub(crate) fn export(
         prefix: *prefix,
         attrs,
         distance: None,
+        check_gateway: None,
         prepend_as: instance.local_as,
     };
     for chain in [

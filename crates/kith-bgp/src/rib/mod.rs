@@ -6,6 +6,7 @@
 mod best;
 mod engine;
 mod export;
+mod gateway;
 mod intern;
 mod prefix_map;
 mod table;
