@@ -51,8 +51,18 @@ fn full_table_cost() {
         ..PathAttributes::default()
     };
     let base = u32::from(Ipv4Addr::new(11, 0, 0, 0));
+    // KITH_RIB_SCATTER: the same /24s in a scrambled order (each UPDATE's prefixes far
+    // apart), as a table that is not sent in address order.
+    let scatter = std::env::var_os("KITH_RIB_SCATTER").is_some();
     let prefixes: Vec<IpNet> = (0..n)
-        .map(|i| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(base + (i << 8)), 24).unwrap()))
+        .map(|i| {
+            let i = if scatter {
+                (u64::from(i) * 2_654_435_761 % u64::from(n)) as u32
+            } else {
+                i
+            };
+            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(base + (i << 8)), 24).unwrap())
+        })
         .collect();
     let nh = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
     let wire = pack(&attrs, Family::Ipv4, nh, None, &prefixes, &ctx);

@@ -9,6 +9,7 @@ mod export;
 mod gateway;
 mod intern;
 mod prefix_map;
+mod prefix_map_v4;
 mod table;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

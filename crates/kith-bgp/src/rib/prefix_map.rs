@@ -1,42 +1,18 @@
-//! A map keyed by prefix, one hash table per family: an IPv4 prefix is packed into a
-//! `u64` (length << 32 | address), so an entry of a full table carries 8 key bytes
-//! instead of the 18 of an `IpNet` (foldhash: fast, seeded per process).
+//! A map keyed by prefix, one table per family: IPv4 prefixes in a [`V4Map`] (sorted
+//! slots per /16, 4 bytes of key per entry), IPv6 ones in a hash map (foldhash: fast,
+//! seeded per process).
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv6Net};
+
+use super::prefix_map_v4::V4Map;
 
 type Table<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A packed IPv4 prefix: length << 32 | address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct V4Key(u64);
-
-impl std::hash::Hash for V4Key {
-    /// Hashed as the high half of a `u128`: foldhash then multiplies it by the seed and
-    /// folds, so consecutive prefixes (a table sent in address order) land in nearby
-    /// buckets while the high bits (hashbrown's tags) still mix. Hashed as a plain
-    /// `u64`, their buckets scatter and a full table loads 1.7 times slower (cache
-    /// misses).
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u128(u128::from(self.0) << 64);
-    }
-}
-
 /// An IPv6 prefix as a key: address bytes and length (17 bytes, no padding).
 type V6Key = ([u8; 16], u8);
-
-fn v4_key(net: &Ipv4Net) -> V4Key {
-    V4Key((u64::from(net.prefix_len()) << 32) | u64::from(u32::from(net.addr())))
-}
-
-fn v4_net(key: V4Key) -> Ipv4Net {
-    // Lossless: the address is the low 32 bits, the length (at most 32, checked when
-    // the key was made) the byte above.
-    let addr = Ipv4Addr::from(key.0 as u32);
-    Ipv4Net::new_assert(addr, (key.0 >> 32) as u8)
-}
 
 fn v6_key(net: &Ipv6Net) -> V6Key {
     (net.addr().octets(), net.prefix_len())
@@ -49,14 +25,14 @@ fn v6_net(key: &V6Key) -> Ipv6Net {
 /// Values per prefix.
 #[derive(Debug)]
 pub(crate) struct PrefixMap<V> {
-    v4: Table<V4Key, V>,
+    v4: V4Map<V>,
     v6: Table<V6Key, V>,
 }
 
 impl<V> Default for PrefixMap<V> {
     fn default() -> Self {
         Self {
-            v4: Table::default(),
+            v4: V4Map::default(),
             v6: Table::default(),
         }
     }
@@ -65,14 +41,14 @@ impl<V> Default for PrefixMap<V> {
 impl<V> PrefixMap<V> {
     pub(crate) fn get(&self, prefix: &IpNet) -> Option<&V> {
         match prefix {
-            IpNet::V4(n) => self.v4.get(&v4_key(n)),
+            IpNet::V4(n) => self.v4.get(n),
             IpNet::V6(n) => self.v6.get(&v6_key(n)),
         }
     }
 
     pub(crate) fn get_mut(&mut self, prefix: &IpNet) -> Option<&mut V> {
         match prefix {
-            IpNet::V4(n) => self.v4.get_mut(&v4_key(n)),
+            IpNet::V4(n) => self.v4.get_mut(n),
             IpNet::V6(n) => self.v6.get_mut(&v6_key(n)),
         }
     }
@@ -80,14 +56,14 @@ impl<V> PrefixMap<V> {
     /// Inserts or replaces; the value replaced.
     pub(crate) fn insert(&mut self, prefix: IpNet, value: V) -> Option<V> {
         match prefix {
-            IpNet::V4(n) => self.v4.insert(v4_key(&n), value),
+            IpNet::V4(n) => self.v4.insert(n, value),
             IpNet::V6(n) => self.v6.insert(v6_key(&n), value),
         }
     }
 
     pub(crate) fn remove(&mut self, prefix: &IpNet) -> Option<V> {
         match prefix {
-            IpNet::V4(n) => self.v4.remove(&v4_key(n)),
+            IpNet::V4(n) => self.v4.remove(n),
             IpNet::V6(n) => self.v6.remove(&v6_key(n)),
         }
     }
@@ -103,19 +79,19 @@ impl<V> PrefixMap<V> {
 
     /// Every prefix (IPv4 first, otherwise in no order).
     pub(crate) fn keys(&self) -> impl Iterator<Item = IpNet> + '_ {
-        let v4 = self.v4.keys().map(|k| IpNet::V4(v4_net(*k)));
+        let v4 = self.v4.keys().map(IpNet::V4);
         v4.chain(self.v6.keys().map(|k| IpNet::V6(v6_net(k))))
     }
 
     /// Every entry (IPv4 first, otherwise in no order).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (IpNet, &V)> + '_ {
-        let v4 = self.v4.iter().map(|(k, v)| (IpNet::V4(v4_net(*k)), v));
+        let v4 = self.v4.iter().map(|(k, v)| (IpNet::V4(k), v));
         v4.chain(self.v6.iter().map(|(k, v)| (IpNet::V6(v6_net(k)), v)))
     }
 
     /// Every entry, mutable.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (IpNet, &mut V)> + '_ {
-        let v4 = self.v4.iter_mut().map(|(k, v)| (IpNet::V4(v4_net(*k)), v));
+        let v4 = self.v4.iter_mut().map(|(k, v)| (IpNet::V4(k), v));
         v4.chain(self.v6.iter_mut().map(|(k, v)| (IpNet::V6(v6_net(k)), v)))
     }
 
@@ -125,7 +101,7 @@ impl<V> PrefixMap<V> {
 
     /// Keeps the entries `keep` says yes to.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(IpNet, &mut V) -> bool) {
-        self.v4.retain(|k, v| keep(IpNet::V4(v4_net(*k)), v));
+        self.v4.retain(|k, v| keep(IpNet::V4(k), v));
         self.v6.retain(|k, v| keep(IpNet::V6(v6_net(k)), v));
     }
 }
