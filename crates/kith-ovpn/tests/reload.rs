@@ -180,3 +180,34 @@ fn reload_keeps_changes_and_closes_only_what_it_concerns() {
     common::wait_log_line(&["unknown account friend1-1"]);
     assert!(ifindex(&pair, "srv", "friend1-1").is_none());
 }
+
+/// A client that cannot connect shows a "retrying" row; removed by a reload, it stops
+/// and its row goes.
+#[test]
+fn a_removed_client_stops_and_leaves_no_row() {
+    common::logs();
+    let pair = Pair::new("ovr-cli");
+    let yaml = |with_client: bool| {
+        let mut y = "interface:\n  ovpn-client:\n    - name: keeper\n      connect-to: 10.77.1.1\n      port: 1198\n      user: x\n      cipher: aes128\n".to_string();
+        if with_client {
+            y += "    - name: nowhere\n      connect-to: 10.77.1.1\n      port: 1199\n      user: x\n      cipher: aes128\n";
+        }
+        y
+    };
+    let vpnd = pair.spawn_vpnd("cli", &yaml(true));
+    let retrying = |name: &str| {
+        vpnd.status()
+            .tunnels
+            .iter()
+            .any(|t| t.name == name && t.state.starts_with("retrying"))
+    };
+    pair.lab
+        .wait_until("both clients retrying", Duration::from_secs(20), || {
+            retrying("nowhere") && retrying("keeper")
+        })
+        .unwrap();
+    vpnd.reload(&yaml(false)).unwrap();
+    common::wait_log_line(&["reload: ovpn-client nowhere removed: stopping it"]);
+    let names: Vec<String> = vpnd.status().tunnels.into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["keeper"]);
+}

@@ -2,7 +2,8 @@
 //! friend1-2, `remi` is connected to both (kith clients, by address). A new friend
 //! (`ppp/secret`) added by `kith reload` while a ping runs through tunnel 1 leaves both
 //! tunnels as they were: same interfaces (ifindex), no new login, no lost ping. Removing
-//! friend1-1's secret then closes only its tunnel. Needs root, ping and ip.
+//! friend1-1's secret then closes only its tunnel. On remi, a changed client restarts
+//! and a removed one stops, the other kept. Needs root, ping and ip.
 
 mod vpn_support;
 
@@ -176,15 +177,11 @@ fn adding_a_friend_keeps_tunnels_and_removing_one_closes_only_its_tunnel() {
     wait(&lab, "home: friend1-1 disconnected", || {
         ifindex(&lab, "home", "friend1-1").is_none()
     });
-    let home_log = lab.log("home", "kith");
-    assert!(
-        home_log.contains("reload: secret friend1-1 removed: disconnecting"),
-        "{home_log}"
-    );
-    assert!(
-        home_log.contains("reload: 1 tunnel(s) kept, 1 closed or restarted"),
-        "{home_log}"
-    );
+    wait(&lab, "home: friend1-1's removal logged", || {
+        let log = lab.log("home", "kith");
+        log.contains("reload: secret friend1-1 removed: disconnecting")
+            && log.contains("reload: 1 tunnel(s) kept, 1 closed or restarted")
+    });
     assert_eq!(ifindex(&lab, "home", "friend1-2"), links_before[1]);
     assert_eq!(ifindex(&lab, "remi", "home-isp2"), links_before[3]);
     assert!(lab.ping("remi", "172.16.11.1", 2), "tunnel 2 still carries");
@@ -194,4 +191,40 @@ fn adding_a_friend_keeps_tunnels_and_removing_one_closes_only_its_tunnel() {
             .contains("unknown account friend1-1")
     });
     assert!(connected(&lab, "home", "friend1-1").is_none());
+
+    // Remi: a changed client restarts (with its new MTU), a removed one stops.
+    let last_mtu = remi.rfind("max-mtu: 1450").expect("home-isp2's max-mtu");
+    let remi_mtu = format!(
+        "{}max-mtu: 1400{}",
+        &remi[..last_mtu],
+        &remi[last_mtu + 13..]
+    );
+    reload(&lab, "remi", &remi_mtu);
+    wait(&lab, "remi: home-isp2 restarted with MTU 1400", || {
+        lab.exec_ok("remi", &["cat", "/sys/class/net/home-isp2/mtu"])
+            .is_ok_and(|m| m.trim() == "1400")
+            && connected(&lab, "remi", "home-isp2").is_some()
+    });
+    assert!(
+        lab.log("remi", "kith")
+            .contains("reload: ovpn-client home-isp2 max-mtu changed: restarting it"),
+        "{}",
+        logs(&lab)
+    );
+    assert_ne!(ifindex(&lab, "remi", "home-isp2"), links_before[3]);
+    if let Err(e) = lab.wait_ping("remi", "172.16.11.1", WAIT) {
+        panic!("{e}\n{}", logs(&lab));
+    }
+    let entry1 = client_entry("home-isp1", "203.0.113.10", "friend1-1", "change-me-1");
+    assert!(remi_mtu.contains(&entry1), "{remi_mtu}");
+    let tunnel2 = ifindex(&lab, "remi", "home-isp2");
+    reload(&lab, "remi", &remi_mtu.replacen(&entry1, "", 1));
+    wait(&lab, "remi: home-isp1 stopped", || {
+        lab.log("remi", "kith")
+            .contains("reload: ovpn-client home-isp1 removed: stopping it")
+            && !tunnels(&lab, "remi")
+                .iter()
+                .any(|t| t["name"] == "home-isp1")
+    });
+    assert_eq!(ifindex(&lab, "remi", "home-isp2"), tunnel2);
 }

@@ -58,11 +58,15 @@ pub async fn run(
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = shutdown.changed() => return,
-        }
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(backoff) => false,
+            _ = shutdown.changed() => true,
+        };
+        // the "retrying" row goes, also when the client is stopped (reload, vpnd exit)
         registry.remove(u64::MAX - hash(&spec.name));
+        if stopping {
+            return;
+        }
     }
 }
 
