@@ -162,3 +162,57 @@ fn deleting_missing_routes_names_them() {
     let v6 = ns.ip(&["-6", "route", "show", "proto", "186"]).unwrap();
     assert!(v6.starts_with("2001:db8:5::/48 dev lo"), "{v6}");
 }
+
+/// The pace of a full table through [`RouteBatch`] beside `ip -batch` (a benchmark, not
+/// a test: prints seconds, asserts only that every route got in):
+/// `cargo test --release -p kith-net --test route_batch -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn full_table_pace() {
+    const N: u32 = 1_000_000;
+    let ns = routed_ns("batch-pace");
+    let changes: Vec<_> = (0..N)
+        .map(|i| RouteChange::Replace(bgp_route(i, "10.0.0.2")))
+        .collect();
+    let secs = ns.run(|| async {
+        let mut batch = RouteBatch::new().unwrap();
+        let t0 = std::time::Instant::now();
+        for chunk in changes.chunks(65_536) {
+            assert!(batch.apply(chunk).is_empty());
+        }
+        t0.elapsed().as_secs_f64()
+    });
+    assert_eq!(count_bgp_routes(&ns), N as usize);
+    let deletes: Vec<_> = changes
+        .iter()
+        .map(|c| RouteChange::Delete(c.route().clone()))
+        .collect();
+    let delete_secs = ns.run(|| async {
+        let mut batch = RouteBatch::new().unwrap();
+        let t0 = std::time::Instant::now();
+        for chunk in deletes.chunks(65_536) {
+            assert!(batch.apply(chunk).is_empty());
+        }
+        t0.elapsed().as_secs_f64()
+    });
+    assert_eq!(count_bgp_routes(&ns), 0);
+    let file = std::env::temp_dir().join(format!("route-batch-{}.txt", std::process::id()));
+    let text: String = changes
+        .iter()
+        .map(|c| {
+            format!(
+                "route replace {} via 10.0.0.2 proto 186 metric 322\n",
+                c.route().dst
+            )
+        })
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    let t0 = std::time::Instant::now();
+    ns.ip(&["-batch", &file.display().to_string()]).unwrap();
+    let ip_secs = t0.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(count_bgp_routes(&ns), N as usize);
+    println!(
+        "{N} routes: RouteBatch {secs:.2} s (delete {delete_secs:.2} s), ip -batch {ip_secs:.2} s"
+    );
+}
