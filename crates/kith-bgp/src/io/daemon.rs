@@ -31,6 +31,9 @@ use super::session::{self, FromSession, ToSession};
 use super::status_server::StatusRequest;
 use super::{DaemonError, Options};
 
+/// Session events (UPDATEs above all) queued for the daemon before sessions wait.
+const SESSION_EVENTS_IN_FLIGHT: usize = 16;
+
 /// Kernel events come in bursts: wait this long before re-reading the routes.
 const SETTLE: Duration = Duration::from_millis(100);
 /// Re-read the kernel routes this often even without events.
@@ -63,7 +66,7 @@ pub(crate) struct Daemon {
     rib: Rib,
     peers: HashMap<PeerId, Peer>,
     ids: HashMap<String, PeerId>,
-    from_sessions_tx: mpsc::UnboundedSender<FromSession>,
+    from_sessions_tx: mpsc::Sender<FromSession>,
     kernel: mpsc::UnboundedSender<KernelRequest>,
     net: Net,
     originated: BTreeSet<IpNet>,
@@ -120,7 +123,8 @@ impl Daemon {
             })?;
             tokio::spawn(super::status_server::serve(l, status_tx));
         }
-        let (from_sessions_tx, mut from_sessions) = mpsc::unbounded_channel();
+        // Bounded: a session waits (and so reads no further) while the RIB is behind.
+        let (from_sessions_tx, mut from_sessions) = mpsc::channel(SESSION_EVENTS_IN_FLIGHT);
         let mut rib = Rib::new(cfg.instance.clone(), cfg.chains.clone());
         rib.set_kernel(opts.install_routes);
         let (bfd_events, mut bfd_rx) = mpsc::unbounded_channel();

@@ -34,6 +34,11 @@ pub(crate) enum ToSession {
     Stop,
 }
 
+/// Messages read from a connection but not yet handled: past this the reader waits, so a
+/// peer sending faster than the RIB takes its routes is held back by TCP (instead of the
+/// whole table queueing up in memory).
+const READS_IN_FLIGHT: usize = 16;
+
 /// Events for the daemon.
 // Consumed at once by the daemon loop; boxing would cost an allocation per UPDATE.
 #[allow(clippy::large_enum_variant)]
@@ -88,8 +93,8 @@ type Connecting = Pin<Box<dyn Future<Output = std::io::Result<TcpStream>> + Send
 struct Session {
     id: PeerId,
     cfg: PeerConfig,
-    to_daemon: mpsc::UnboundedSender<FromSession>,
-    reads_tx: mpsc::UnboundedSender<(u64, Read)>,
+    to_daemon: mpsc::Sender<FromSession>,
+    reads_tx: mpsc::Sender<(u64, Read)>,
     primary: Slot,
     other: Option<Slot>,
     connecting: Option<Connecting>,
@@ -103,9 +108,9 @@ pub(crate) async fn run(
     id: PeerId,
     cfg: PeerConfig,
     mut commands: mpsc::UnboundedReceiver<ToSession>,
-    to_daemon: mpsc::UnboundedSender<FromSession>,
+    to_daemon: mpsc::Sender<FromSession>,
 ) {
-    let (reads_tx, mut reads) = mpsc::unbounded_channel();
+    let (reads_tx, mut reads) = mpsc::channel(READS_IN_FLIGHT);
     let mut s = Session {
         id,
         primary: Slot {
@@ -377,10 +382,13 @@ impl Session {
                         let deliver = actions.contains(&Action::Deliver);
                         self.apply(primary, actions).await;
                         if deliver && primary {
-                            let _ = self.to_daemon.send(FromSession::Message {
-                                id: self.id,
-                                message,
-                            });
+                            let _ = self
+                                .to_daemon
+                                .send(FromSession::Message {
+                                    id: self.id,
+                                    message,
+                                })
+                                .await;
                         }
                         return;
                     }
@@ -508,19 +516,25 @@ impl Session {
                         "{label} Established (AS {}, id {}, hold {} s, families {:?})",
                         neg.peer_as, neg.peer_id, neg.hold_time, neg.families
                     );
-                    let _ = self.to_daemon.send(FromSession::Up {
-                        id: self.id,
-                        negotiated: neg,
-                        local,
-                    });
+                    let _ = self
+                        .to_daemon
+                        .send(FromSession::Up {
+                            id: self.id,
+                            negotiated: neg,
+                            local,
+                        })
+                        .await;
                 }
                 Action::Down(reason) => {
                     info!("{} down: {}", self.label(), reason.text);
                     if primary {
-                        let _ = self.to_daemon.send(FromSession::Down {
-                            id: self.id,
-                            reason,
-                        });
+                        let _ = self
+                            .to_daemon
+                            .send(FromSession::Down {
+                                id: self.id,
+                                reason,
+                            })
+                            .await;
                     }
                 }
                 Action::Deliver => {}
@@ -539,11 +553,14 @@ impl Session {
             );
             if now != self.reported {
                 self.reported = now.clone();
-                let _ = self.to_daemon.send(FromSession::State {
-                    id: self.id,
-                    state: now.0,
-                    last_error: now.1,
-                });
+                let _ = self
+                    .to_daemon
+                    .send(FromSession::State {
+                        id: self.id,
+                        state: now.0,
+                        last_error: now.1,
+                    })
+                    .await;
             }
         }
         if failed {
@@ -616,7 +633,7 @@ async fn interface_address(name: &str, remote: IpAddr) -> std::io::Result<IpAddr
 }
 
 /// Reads the byte stream and cuts it into messages.
-async fn read_loop(seq: u64, mut reader: OwnedReadHalf, tx: mpsc::UnboundedSender<(u64, Read)>) {
+async fn read_loop(seq: u64, mut reader: OwnedReadHalf, tx: mpsc::Sender<(u64, Read)>) {
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     loop {
         let mut start = 0;
@@ -625,13 +642,13 @@ async fn read_loop(seq: u64, mut reader: OwnedReadHalf, tx: mpsc::UnboundedSende
                 Ok(Some(len)) if buf.len() - start >= len => {
                     let frame = buf[start..start + len].to_vec();
                     start += len;
-                    if tx.send((seq, Read::Frame(frame))).is_err() {
+                    if tx.send((seq, Read::Frame(frame))).await.is_err() {
                         return;
                     }
                 }
                 Ok(_) => break,
                 Err(e) => {
-                    let _ = tx.send((seq, Read::Error(e)));
+                    let _ = tx.send((seq, Read::Error(e))).await;
                     return;
                 }
             }
@@ -639,12 +656,14 @@ async fn read_loop(seq: u64, mut reader: OwnedReadHalf, tx: mpsc::UnboundedSende
         buf.drain(..start);
         match reader.read_buf(&mut buf).await {
             Ok(0) => {
-                let _ = tx.send((seq, Read::Closed("closed by the peer".into())));
+                let _ = tx
+                    .send((seq, Read::Closed("closed by the peer".into())))
+                    .await;
                 return;
             }
             Ok(_) => {}
             Err(e) => {
-                let _ = tx.send((seq, Read::Closed(e.to_string())));
+                let _ = tx.send((seq, Read::Closed(e.to_string()))).await;
                 return;
             }
         }
