@@ -116,7 +116,7 @@ impl RouteBatch {
         if let Err(e) = socket.set_ext_ack(true) {
             tracing::debug!("netlink extended ack unavailable: {e}");
         }
-        let receive_buffer = grow_receive_buffer(&socket);
+        let receive_buffer = size_buffers(&socket);
         Ok(RouteBatch {
             socket,
             next_seq: 1,
@@ -262,9 +262,15 @@ impl RouteBatch {
 }
 
 /// Asks for a receive buffer of [`RECEIVE_BUFFER`] bytes, beyond `rmem_max` when allowed
-/// (root), and returns the size obtained.
-fn grow_receive_buffer(socket: &Socket) -> usize {
-    use nix::sys::socket::{setsockopt, sockopt};
+/// (root), and returns the size obtained. Makes sure a send of [`SEND_BYTES`] fits the
+/// send buffer too (a netlink message longer than it fails with `EMSGSIZE`).
+fn size_buffers(socket: &Socket) -> usize {
+    use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+    if getsockopt(&socket.as_fd(), sockopt::SndBuf).is_ok_and(|size| size < 2 * SEND_BYTES)
+        && let Err(e) = setsockopt(&socket.as_fd(), sockopt::SndBuf, &(2 * SEND_BYTES))
+    {
+        tracing::debug!("SO_SNDBUF refused: {e}");
+    }
     if let Err(e) = setsockopt(&socket.as_fd(), sockopt::RcvBufForce, &RECEIVE_BUFFER) {
         tracing::debug!("SO_RCVBUFFORCE refused ({e}), asking within rmem_max");
         if let Err(e) = socket.set_rx_buf_sz(RECEIVE_BUFFER) {
