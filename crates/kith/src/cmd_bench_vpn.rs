@@ -111,6 +111,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.seconds,
         lab.prefix()
     );
+    println!(
+        "{} CPU(s), load average {} at the start",
+        num_cpus(),
+        loadavg()
+    );
     let veth = iperf(&lab, SRV, &[], args.seconds)?;
     let mut rows = Vec::new();
     let wanted = |c: &&Combo| {
@@ -120,15 +125,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     for combo in COMBOS.iter().filter(wanted) {
         let (mut ks, mut os) = (Vec::new(), Vec::new());
-        for _ in 0..args.runs.max(1) {
-            ks.push(
-                with_kith(&lab, &kith, &pki, scratch, combo, args.seconds)
-                    .with_context(|| format!("kith, {}", combo.label))?,
+        for run in 1..=args.runs.max(1) {
+            let k = with_kith(&lab, &kith, &pki, scratch, combo, args.seconds)
+                .with_context(|| format!("kith, {}", combo.label))?;
+            let o = with_openvpn(&lab, &pki, scratch, combo, args.seconds)
+                .with_context(|| format!("openvpn, {}", combo.label))?;
+            println!(
+                "  {} run {run}: kith {:.0} Mb/s {:.0}% | openvpn {:.0} Mb/s {:.0}% | {:.2}x, per CPU {:.2}x | load {}",
+                combo.label,
+                k.mbps,
+                k.cpu,
+                o.mbps,
+                o.cpu,
+                ratio(&k, &o),
+                per_cpu_ratio(&k, &o),
+                loadavg()
             );
-            os.push(
-                with_openvpn(&lab, &pki, scratch, combo, args.seconds)
-                    .with_context(|| format!("openvpn, {}", combo.label))?,
-            );
+            ks.push(k);
+            os.push(o);
         }
         let (k, o) = (median(ks), median(os));
         let limit = openssl_limit(combo.openssl);
@@ -333,6 +347,33 @@ fn median(mut runs: Vec<Figure>) -> Figure {
     }
 }
 
+/// kith's throughput over openvpn's.
+fn ratio(k: &Figure, o: &Figure) -> f64 {
+    if o.mbps > 0.0 { k.mbps / o.mbps } else { 0.0 }
+}
+
+/// kith's Mb/s per CPU over openvpn's.
+fn per_cpu_ratio(k: &Figure, o: &Figure) -> f64 {
+    let per_cpu = |f: &Figure| if f.cpu > 0.0 { f.mbps / f.cpu } else { 0.0 };
+    if per_cpu(o) > 0.0 {
+        per_cpu(k) / per_cpu(o)
+    } else {
+        0.0
+    }
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
+}
+
+/// The 1-minute load average (how busy the shared machine was).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn table(rows: &[(&str, Figure, Figure, Option<f64>)], veth: f64) -> String {
     let mut out = format!(
         "{:<24} {:>10} {:>8} {:>12} {:>8} {:>9} {:>14} {:>10} {:>14}\n",
@@ -346,14 +387,8 @@ fn table(rows: &[(&str, Figure, Figure, Option<f64>)], veth: f64) -> String {
         "veth Mb/s",
         "openssl 1 core"
     );
-    let per_cpu = |f: &Figure| if f.cpu > 0.0 { f.mbps / f.cpu } else { 0.0 };
     for (label, k, o, limit) in rows {
-        let ratio = if o.mbps > 0.0 { k.mbps / o.mbps } else { 0.0 };
-        let eff = if per_cpu(o) > 0.0 {
-            per_cpu(k) / per_cpu(o)
-        } else {
-            0.0
-        };
+        let (ratio, eff) = (ratio(k, o), per_cpu_ratio(k, o));
         out.push_str(&format!(
             "{label:<24} {:>10.0} {:>7.0}% {:>12.0} {:>7.0}% {:>8.2}x {:>13.2}x {:>10.0} {:>14}\n",
             k.mbps,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kith_net::Net;
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::registry::{CloseSignal, Registry, TunnelStatus};
 use super::routes::TunnelRoutes;
@@ -110,6 +110,12 @@ impl Driver {
                                     self.routing,
                                 )
                                 .await;
+                                if let Some((rcv, snd)) = self.transport.grow_buffers() {
+                                    debug!(
+                                        "{}: UDP socket buffers {rcv} / {snd} bytes",
+                                        self.tunnel.peer()
+                                    );
+                                }
                                 iface = Some(i);
                                 was_up = true;
                             }
