@@ -210,6 +210,14 @@ impl AsyncTun {
         }
     }
 
+    /// Receives one IP packet if one is waiting, without waiting: `WouldBlock` when
+    /// none is (then [`recv`](Self::recv) waits for the next). Drains what one
+    /// wake-up found, a packet per call.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fd
+            .try_io(tokio::io::Interest::READABLE, |mut file| file.read(buf))
+    }
+
     /// Injects one IP packet, as if it arrived on the device.
     pub async fn send(&self, packet: &[u8]) -> io::Result<usize> {
         loop {

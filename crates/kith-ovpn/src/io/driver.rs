@@ -16,6 +16,9 @@ use super::tunif::TunnelInterface;
 use crate::session::{Action, Established, Tunnel};
 
 const TICK: Duration = Duration::from_millis(200);
+/// Most packets read from the tun interface per wake-up (then encrypted and sent to
+/// the peer together: one GSO send per run of equal sizes).
+const TUN_BATCH: usize = 64;
 
 /// How a tunnel ended.
 #[derive(Debug, Clone)]
@@ -68,19 +71,40 @@ impl Driver {
         let mut was_up = false;
         let mut tick = tokio::time::interval(TICK);
         let mut buf = vec![0u8; 65536];
+        let mut sends: Vec<Vec<u8>> = Vec::new();
         self.publish(id, &iface, &est);
         loop {
-            // carry out what the engine asked for
-            while let Some(action) = self.tunnel.poll_action() {
-                match action {
-                    Action::Send(p) => {
-                        if let Err(e) = self.transport.send(&p).await {
-                            self.tunnel.shutdown(
-                                Instant::now(),
-                                &format!("sending to {} failed: {e}", self.tunnel.peer()),
-                            );
-                        }
+            // carry out what the engine asked for, in order; packets for the peer in a
+            // row go out together
+            loop {
+                let action = match self.tunnel.poll_action() {
+                    Some(Action::Send(p)) => {
+                        sends.push(p);
+                        continue;
                     }
+                    other => other,
+                };
+                let mut failed = false;
+                if !sends.is_empty() {
+                    let r = self.transport.send_batch(&sends).await;
+                    sends.clear();
+                    if let Err(e) = r {
+                        failed = true;
+                        self.tunnel.shutdown(
+                            Instant::now(),
+                            &format!("sending to {} failed: {e}", self.tunnel.peer()),
+                        );
+                    }
+                }
+                let Some(action) = action else {
+                    if failed {
+                        // the shutdown queued its own actions
+                        continue;
+                    }
+                    break;
+                };
+                match action {
+                    Action::Send(_) => {}
                     Action::Deliver(p) => {
                         if let Some(i) = &iface {
                             let _ = i.send(&p).await;
@@ -110,11 +134,8 @@ impl Driver {
                                     self.routing,
                                 )
                                 .await;
-                                if let Some((rcv, snd)) = self.transport.grow_buffers() {
-                                    debug!(
-                                        "{}: UDP socket buffers {rcv} / {snd} bytes",
-                                        self.tunnel.peer()
-                                    );
+                                if let Some(set) = self.transport.tunnel_up() {
+                                    debug!("{}: {set}", self.tunnel.peer());
                                 }
                                 iface = Some(i);
                                 was_up = true;
@@ -154,7 +175,18 @@ impl Driver {
                 },
                 r = recv_tun(&iface, &mut buf) => {
                     if let Ok(n) = r {
-                        self.tunnel.send_ip(Instant::now(), &buf[..n]);
+                        let now = Instant::now();
+                        self.tunnel.send_ip(now, &buf[..n]);
+                        // and what else waits on the interface, so that the packets
+                        // go to the peer together
+                        if let Some(i) = &iface {
+                            for _ in 1..TUN_BATCH {
+                                let Ok(n) = i.try_recv(&mut buf) else {
+                                    break;
+                                };
+                                self.tunnel.send_ip(now, &buf[..n]);
+                            }
+                        }
                     }
                 }
                 _ = tick.tick() => {

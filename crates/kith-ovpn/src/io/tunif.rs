@@ -56,6 +56,11 @@ impl TunnelInterface {
         self.tun.recv(buf).await
     }
 
+    /// Reads one IP packet sent into the tunnel if one is waiting (`WouldBlock` if not).
+    pub fn try_recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.tun.try_recv(buf)
+    }
+
     /// Writes one IP packet that came out of the tunnel.
     pub async fn send(&self, packet: &[u8]) -> std::io::Result<usize> {
         self.tun.send(packet).await
