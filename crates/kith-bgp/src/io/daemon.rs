@@ -32,7 +32,7 @@ use super::status_server::StatusRequest;
 use super::{DaemonError, Options};
 
 /// Session events (UPDATEs above all) queued for the daemon before sessions wait.
-const SESSION_EVENTS_IN_FLIGHT: usize = 16;
+const SESSION_EVENTS_IN_FLIGHT: usize = 256;
 
 /// Kernel events come in bursts: wait this long before re-reading the routes.
 const SETTLE: Duration = Duration::from_millis(100);

@@ -37,7 +37,7 @@ pub(crate) enum ToSession {
 /// Messages read from a connection but not yet handled: past this the reader waits, so a
 /// peer sending faster than the RIB takes its routes is held back by TCP (instead of the
 /// whole table queueing up in memory).
-const READS_IN_FLIGHT: usize = 16;
+const READS_IN_FLIGHT: usize = 256;
 
 /// Events for the daemon.
 // Consumed at once by the daemon loop; boxing would cost an allocation per UPDATE.
