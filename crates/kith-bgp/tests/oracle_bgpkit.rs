@@ -195,7 +195,9 @@ prop_compose! {
     ) -> PathAttributes {
         PathAttributes {
             origin,
-            as_path: AsPath { segments },
+            as_path: AsPath {
+                segments: segments.into(),
+            },
             med,
             // The cases are iBGP (the default context), where LOCAL_PREF is mandatory.
             local_pref: Some(local_pref),

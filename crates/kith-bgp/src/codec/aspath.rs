@@ -2,6 +2,7 @@
 //! AS_TRANS substitution and the AS4_PATH merge, path length, prepend and loop checks.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::open::AS_TRANS;
 use super::reader::Reader;
@@ -28,11 +29,13 @@ pub struct Segment {
     pub asns: Vec<u32>,
 }
 
-/// An AS path: the segments in order, leftmost (most recent) first.
+/// An AS path: the segments in order, leftmost (most recent) first. The segments sit
+/// behind an `Arc` so that attribute sets with the same path share one copy (the RIB
+/// interns paths apart from the sets: a table has far fewer paths than attribute sets).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct AsPath {
     /// The segments.
-    pub segments: Vec<Segment>,
+    pub segments: Arc<Vec<Segment>>,
 }
 
 impl AsPath {
@@ -84,13 +87,15 @@ impl AsPath {
                 .collect();
             segments.push(Segment { kind, asns });
         }
-        Ok(Self { segments })
+        Ok(Self {
+            segments: Arc::new(segments),
+        })
     }
 
     /// Appends the encoding; with `four_octet` false, AS numbers above 65535 become
     /// AS_TRANS (the caller then also sends [`AsPath::needs_as4`]'s AS4_PATH).
     pub fn emit(&self, out: &mut Vec<u8>, four_octet: bool) {
-        for seg in &self.segments {
+        for seg in self.segments.iter() {
             for chunk in seg.asns.chunks(255) {
                 out.push(seg.kind as u8);
                 out.push(chunk.len() as u8);
@@ -152,12 +157,13 @@ impl AsPath {
 
     /// Prepends `asn` `times` times to the leading AS_SEQUENCE (a new one if needed).
     pub fn prepend(&mut self, asn: u32, times: usize) {
+        let segments = Arc::make_mut(&mut self.segments);
         for _ in 0..times {
-            match self.segments.first_mut() {
+            match segments.first_mut() {
                 Some(seg) if seg.kind == SegmentKind::Sequence && seg.asns.len() < 255 => {
                     seg.asns.insert(0, asn);
                 }
-                _ => self.segments.insert(
+                _ => segments.insert(
                     0,
                     Segment {
                         kind: SegmentKind::Sequence,
@@ -179,56 +185,57 @@ impl AsPath {
             return as_path.clone();
         }
         let mut keep = n2 - n4;
-        let mut out = AsPath::default();
-        for seg in &as_path.segments {
+        let mut out = Vec::new();
+        for seg in as_path.segments.iter() {
             if keep == 0 {
                 break;
             }
             match seg.kind {
                 SegmentKind::Sequence => {
                     let take = keep.min(seg.asns.len());
-                    out.segments.push(Segment {
+                    out.push(Segment {
                         kind: seg.kind,
                         asns: seg.asns[..take].to_vec(),
                     });
                     keep -= take;
                 }
                 SegmentKind::Set => {
-                    out.segments.push(seg.clone());
+                    out.push(seg.clone());
                     keep -= 1;
                 }
-                _ => out.segments.push(seg.clone()),
+                _ => out.push(seg.clone()),
             }
         }
-        out.segments.extend(as4_path.segments.iter().cloned());
-        out.normalize();
-        out
+        out.extend(as4_path.segments.iter().cloned());
+        AsPath {
+            segments: Arc::new(normalized(out)),
+        }
     }
+}
 
-    /// Joins adjacent AS_SEQUENCE segments (up to 255 AS numbers each).
-    fn normalize(&mut self) {
-        let mut out: Vec<Segment> = Vec::with_capacity(self.segments.len());
-        for seg in self.segments.drain(..) {
-            match out.last_mut() {
-                Some(last)
-                    if last.kind == SegmentKind::Sequence
-                        && seg.kind == SegmentKind::Sequence
-                        && last.asns.len() + seg.asns.len() <= 255 =>
-                {
-                    last.asns.extend(seg.asns);
-                }
-                _ => out.push(seg),
+/// `segments` with adjacent AS_SEQUENCE segments joined (up to 255 AS numbers each).
+fn normalized(segments: Vec<Segment>) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::with_capacity(segments.len());
+    for seg in segments {
+        match out.last_mut() {
+            Some(last)
+                if last.kind == SegmentKind::Sequence
+                    && seg.kind == SegmentKind::Sequence
+                    && last.asns.len() + seg.asns.len() <= 255 =>
+            {
+                last.asns.extend(seg.asns);
             }
+            _ => out.push(seg),
         }
-        self.segments = out;
     }
+    out
 }
 
 impl fmt::Display for AsPath {
     /// RouterOS/BIRD style: `64513 64512 {65001,65002}`; confederations in parentheses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for seg in &self.segments {
+        for seg in self.segments.iter() {
             if !first {
                 f.write_str(" ")?;
             }

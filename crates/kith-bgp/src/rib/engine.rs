@@ -19,7 +19,7 @@ use crate::policy::{Candidate, Chains, Verdict};
 use super::best::BestConfig;
 use super::export::export;
 use super::gateway::GatewayIndex;
-use super::intern::Interner;
+use super::intern::{AttrInterner, Interner};
 use super::table::LocRib;
 use super::{NextHop, Path, PathFrom, PeerId, PrefixMap, Source};
 
@@ -233,7 +233,7 @@ pub struct Rib {
     chains: Chains,
     peers: HashMap<PeerId, PeerState>,
     loc: LocRib,
-    interner: Interner,
+    interner: AttrInterner,
     hops: Interner<NextHop>,
     local: HashMap<IpNet, Arc<PathAttributes>>,
     installed: PrefixMap<(IpAddr, Option<Ipv6Addr>, u8)>,
@@ -256,7 +256,7 @@ impl Rib {
             chains,
             peers: HashMap::new(),
             loc: LocRib::default(),
-            interner: Interner::default(),
+            interner: AttrInterner::default(),
             hops: Interner::default(),
             local: HashMap::new(),
             installed: PrefixMap::default(),

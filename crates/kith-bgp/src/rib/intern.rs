@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::codec::PathAttributes;
+use crate::codec::{AsPath, PathAttributes};
 
 /// The set of values (attribute sets by default) in use.
 #[derive(Debug)]
@@ -36,6 +36,11 @@ impl<T: std::hash::Hash + Eq> Interner<T> {
         arc
     }
 
+    /// The shared copy of `attrs`, if held.
+    pub fn get(&self, attrs: &T) -> Option<Arc<T>> {
+        self.set.get(attrs).map(Arc::clone)
+    }
+
     /// Forgets attribute sets no route uses any more.
     pub fn purge(&mut self) {
         self.set.retain(|a| Arc::strong_count(a) > 1);
@@ -52,6 +57,58 @@ impl<T: std::hash::Hash + Eq> Interner<T> {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()
+    }
+}
+
+/// Attribute sets, with their AS paths interned apart: in a full table most routes
+/// have their own communities, hence their own set, but far fewer distinct paths, so a
+/// new set takes the path's shared copy instead of a copy of its own.
+#[derive(Debug, Default)]
+pub struct AttrInterner {
+    sets: Interner<PathAttributes>,
+    paths: HashSet<AsPath>,
+    paths_purge_at: usize,
+}
+
+impl AttrInterner {
+    /// The shared copy of `attrs`.
+    pub fn intern(&mut self, mut attrs: PathAttributes) -> Arc<PathAttributes> {
+        if let Some(found) = self.sets.get(&attrs) {
+            return found;
+        }
+        attrs.as_path = self.share_path(attrs.as_path);
+        self.sets.intern(attrs)
+    }
+
+    /// The shared copy of `path` (the same segments `Arc`).
+    fn share_path(&mut self, path: AsPath) -> AsPath {
+        if let Some(found) = self.paths.get(&path) {
+            return found.clone();
+        }
+        if self.paths.len() >= self.paths_purge_at {
+            self.paths.retain(|p| Arc::strong_count(&p.segments) > 1);
+            self.paths_purge_at = (self.paths.len() * 2).max(1024);
+        }
+        self.paths.insert(path.clone());
+        path
+    }
+
+    /// Distinct attribute sets held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// Whether none is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// Distinct AS paths held.
+    #[must_use]
+    pub fn paths(&self) -> usize {
+        self.paths.len()
     }
 }
 
@@ -79,5 +136,23 @@ mod tests {
         drop((a, b));
         i.purge();
         assert_eq!(i.len(), 1);
+    }
+
+    #[test]
+    fn sets_with_the_same_path_share_its_segments() {
+        let mut i = AttrInterner::default();
+        let a = i.intern(PathAttributes {
+            as_path: AsPath::sequence(&[65000, 65001]),
+            communities: vec![1],
+            ..Default::default()
+        });
+        let b = i.intern(PathAttributes {
+            as_path: AsPath::sequence(&[65000, 65001]),
+            communities: vec![2],
+            ..Default::default()
+        });
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&a.as_path.segments, &b.as_path.segments));
+        assert_eq!((i.len(), i.paths()), (2, 1));
     }
 }

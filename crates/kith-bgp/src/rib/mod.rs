@@ -22,7 +22,7 @@ pub use engine::{
     FilterAction, Instance, KernelChange, Output, PeerSpec, Rib, RouteStatus, RouteView,
     SessionInfo,
 };
-pub use intern::Interner;
+pub use intern::{AttrInterner, Interner};
 pub use table::LocRib;
 
 pub(crate) use prefix_map::PrefixMap;
