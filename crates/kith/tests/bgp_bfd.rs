@@ -13,36 +13,11 @@ use std::time::{Duration, Instant};
 
 use bgp_support::frr::FrrWork;
 use bgp_support::*;
-use kith_lab::{Lab, NodeKind};
+use kith_lab::Lab;
 
 const PREFIX: &str = "192.168.50.0/24";
 /// Far above BFD's 300 ms, far below the 30 s hold time.
 const DETECT_BOUND: Duration = Duration::from_secs(3);
-
-fn lab() -> Lab {
-    let lab = Lab::new("kith-bgp bfd").expect("lab");
-    for n in ["k", "s", "b", "f"] {
-        lab.add_node(n, NodeKind::Router).expect("node");
-    }
-    for (node, port, addr) in [
-        ("k", "p0", "10.0.0.1/24"),
-        ("b", "p1", "10.0.0.2/24"),
-        ("f", "p2", "10.0.0.3/24"),
-    ] {
-        lab.add_link(
-            (node, "eth0", Some(addr.parse().unwrap())),
-            ("s", port, None),
-        )
-        .expect("link");
-    }
-    lab.sh(
-        "s",
-        "ip link add br0 type bridge && ip link set br0 up && \
-         for p in p0 p1 p2; do ip link set $p master br0; done",
-    )
-    .expect("bridge");
-    lab
-}
 
 const KITH: &str = "routing:
   bfd:
@@ -75,12 +50,10 @@ const KITH: &str = "routing:
 ";
 
 fn start_bird(lab: &Lab) {
-    let dir = lab.workdir().join("b-bird");
-    std::fs::create_dir_all(&dir).unwrap();
-    let conf = dir.join("bird.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    spawn_bird(
+        lab,
+        "b",
+        &format!(
             "router id 10.0.0.2;
 log stderr all;
 protocol device {{ }}
@@ -89,23 +62,7 @@ protocol bfd {{ interface \"*\" {{ min rx interval 100 ms; min tx interval 100 m
 protocol bgp k {{ local 10.0.0.2 as 65002; neighbor 10.0.0.1 as 65001; hold time 30; error wait time 1, 5; bfd on; ipv4 {{ import all; export all; }}; }}
 "
         ),
-    )
-    .unwrap();
-    let sock = dir.join("bird.ctl");
-    lab.spawn(
-        "b",
-        "bird",
-        &[
-            "bird",
-            "-f",
-            "-c",
-            conf.to_str().unwrap(),
-            "-s",
-            sock.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .expect("spawn bird");
+    );
 }
 
 fn start_frr(lab: &Lab) -> FrrWork {
@@ -186,7 +143,10 @@ fn bfd_with_bird_and_frr_detects_a_dead_path_with_the_link_up() {
         "/usr/lib/frr/bfdd",
         "vtysh",
     ]);
-    let lab = lab();
+    let lab = bridged_lab(
+        "kith-bgp bfd",
+        &[("b", "10.0.0.2/24"), ("f", "10.0.0.3/24")],
+    );
     start_bird(&lab);
     let frr = start_frr(&lab);
     let dir = start_kith(&lab, "k", KITH);

@@ -9,7 +9,7 @@ mod bgp_support;
 use std::time::Duration;
 
 use bgp_support::*;
-use kith_lab::{Lab, NodeKind};
+use kith_lab::Lab;
 
 const PREFIX: &str = "192.168.50.0/24";
 /// Two lost probes 10 s apart, plus slack for a busy machine.
@@ -39,38 +39,11 @@ const KITH: &str = "routing:
       action: accept
 ";
 
-fn lab() -> Lab {
-    let lab = Lab::new("kith-bgp check-gateway").expect("lab");
-    for n in ["k", "s", "b1", "b2"] {
-        lab.add_node(n, NodeKind::Router).expect("node");
-    }
-    for (node, port, addr) in [
-        ("k", "p0", "10.0.0.1/24"),
-        ("b1", "p1", "10.0.0.2/24"),
-        ("b2", "p2", "10.0.0.3/24"),
-    ] {
-        lab.add_link(
-            (node, "eth0", Some(addr.parse().unwrap())),
-            ("s", port, None),
-        )
-        .expect("link");
-    }
-    lab.sh(
-        "s",
-        "ip link add br0 type bridge && ip link set br0 up && \
-         for p in p0 p1 p2; do ip link set $p master br0; done",
-    )
-    .expect("bridge");
-    lab
-}
-
 fn start_bird(lab: &Lab, node: &str, addr: &str, asn: u32) {
-    let dir = lab.workdir().join(format!("{node}-bird"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let conf = dir.join("bird.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    spawn_bird(
+        lab,
+        node,
+        &format!(
             "router id {addr};
 log stderr all;
 protocol device {{ }}
@@ -78,29 +51,16 @@ protocol static {{ ipv4; route {PREFIX} blackhole; }}
 protocol bgp k {{ local {addr} as {asn}; neighbor 10.0.0.1 as 65001; hold time 30; error wait time 1, 5; ipv4 {{ import all; export all; }}; }}
 "
         ),
-    )
-    .unwrap();
-    let sock = dir.join("bird.ctl");
-    lab.spawn(
-        node,
-        "bird",
-        &[
-            "bird",
-            "-f",
-            "-c",
-            conf.to_str().unwrap(),
-            "-s",
-            sock.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .expect("spawn bird");
+    );
 }
 
 #[test]
 fn a_gateway_that_stops_answering_pings_is_not_used() {
     require(&["ip", "bird", "nft"]);
-    let lab = lab();
+    let lab = bridged_lab(
+        "kith-bgp check-gateway",
+        &[("b1", "10.0.0.2/24"), ("b2", "10.0.0.3/24")],
+    );
     start_bird(&lab, "b1", "10.0.0.2", 65002);
     start_bird(&lab, "b2", "10.0.0.3", 65003);
     let dir = start_kith(&lab, "k", KITH);

@@ -293,3 +293,59 @@ pub fn drop_kith_lan(lab: &Lab, node: &str) {
     lab.exec_ok(node, &["ip", "route", "del", "blackhole", "192.168.1.0/24"])
         .unwrap();
 }
+
+/// Kith on node `k` (10.0.0.1) and `peers` (node, address/24) on one bridge in a switch
+/// node `s`, so that a peer's path can die while kith's interface stays up.
+pub fn bridged_lab(name: &str, peers: &[(&str, &str)]) -> Lab {
+    let lab = Lab::new(name).expect("lab");
+    lab.add_node("k", NodeKind::Router).expect("node k");
+    lab.add_node("s", NodeKind::Router).expect("node s");
+    let mut ends = vec![("k", "10.0.0.1/24")];
+    ends.extend_from_slice(peers);
+    let mut ports = Vec::new();
+    for (i, (node, addr)) in ends.iter().enumerate() {
+        if *node != "k" {
+            lab.add_node(node, NodeKind::Router).expect("peer node");
+        }
+        let port = format!("p{i}");
+        lab.add_link(
+            (node, "eth0", Some(addr.parse().unwrap())),
+            ("s", &port, None),
+        )
+        .expect("link");
+        ports.push(port);
+    }
+    lab.sh(
+        "s",
+        &format!(
+            "ip link add br0 type bridge && ip link set br0 up && \
+             for p in {}; do ip link set $p master br0; done",
+            ports.join(" ")
+        ),
+    )
+    .expect("bridge");
+    lab
+}
+
+/// Starts BIRD on `node` with `config` (written into the lab's work directory).
+pub fn spawn_bird(lab: &Lab, node: &str, config: &str) {
+    let dir = lab.workdir().join(format!("{node}-bird"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("bird.conf");
+    std::fs::write(&conf, config).unwrap();
+    let sock = dir.join("bird.ctl");
+    lab.spawn(
+        node,
+        "bird",
+        &[
+            "bird",
+            "-f",
+            "-c",
+            conf.to_str().unwrap(),
+            "-s",
+            sock.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .expect("spawn bird");
+}
