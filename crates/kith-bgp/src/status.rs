@@ -22,6 +22,9 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     /// Every received and local route.
     pub routes: Vec<RouteStatusView>,
+    /// Routes installed and acknowledged by the kernel (none when install is off).
+    #[serde(default)]
+    pub kernel_routes: Option<usize>,
 }
 
 /// One peer.
@@ -322,6 +325,7 @@ mod tests {
                     ..RouteStatusView::default()
                 },
             ],
+            kernel_routes: None,
         };
         let peers = peers_table(&status);
         assert!(

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -76,6 +78,8 @@ pub(crate) struct Daemon {
     bfd_events: mpsc::UnboundedSender<BfdEvent<PeerId>>,
     /// `set-check-gateway=ping`: the probed gateways.
     checks: GatewayChecks,
+    /// Routes the kernel acknowledged and holds (none without route install).
+    in_kernel: Option<Arc<AtomicUsize>>,
 }
 
 impl Daemon {
@@ -98,13 +102,15 @@ impl Daemon {
         let mut md5_keys: HashMap<IpAddr, Vec<u8>> = HashMap::new();
         apply_md5_keys(&listener, &cfg.peers, &mut md5_keys);
         let (kernel, kernel_rx) = mpsc::unbounded_channel();
-        let kernel_task = if opts.install_routes {
+        let in_kernel = opts.install_routes.then(|| Arc::new(AtomicUsize::new(0)));
+        let kernel_task = if let Some(count) = &in_kernel {
             // A socket of its own: two dumps on one socket at once fail with EBUSY.
             let batch = kith_net::RouteBatch::new()?;
             Some(tokio::spawn(super::kernel::run(
                 Net::new()?,
                 batch,
                 kernel_rx,
+                Arc::clone(count),
             )))
         } else {
             drop(kernel_rx);
@@ -132,6 +138,7 @@ impl Daemon {
             bfd: None,
             bfd_events,
             checks: GatewayChecks::new(),
+            in_kernel,
             opts,
             cfg,
             rib,
@@ -766,6 +773,7 @@ impl Daemon {
             router_id: self.cfg.instance.router_id.to_string(),
             peers,
             routes,
+            kernel_routes: self.in_kernel.as_ref().map(|c| c.load(Ordering::Relaxed)),
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ipnet::IpNet;
@@ -63,11 +64,14 @@ impl Plan {
 }
 
 /// Removes BGP routes a previous run left behind (a crash), then applies requests.
-/// `net` lists those routes; `batch` (opened in the daemon's namespace) applies changes.
+/// `net` lists those routes; `batch` (opened in the daemon's namespace) applies changes;
+/// `in_kernel` tells how many routes the kernel has acknowledged and holds (for the
+/// status: `kith bench bgp` stops its clock when it reaches the table's size).
 pub(crate) async fn run(
     net: Net,
     batch: RouteBatch,
     mut requests: mpsc::UnboundedReceiver<KernelRequest>,
+    in_kernel: Arc<AtomicUsize>,
 ) {
     let batch = Arc::new(Mutex::new(batch));
     let mut installed = Installed::new();
@@ -104,6 +108,7 @@ pub(crate) async fn run(
         }
         let plan = plan(&mut installed, changes);
         execute(&batch, &mut installed, plan).await;
+        in_kernel.store(installed.len(), Ordering::Relaxed);
         if let Some(done) = stop {
             shutdown(&batch, &mut installed).await;
             let _ = done.send(());
