@@ -36,6 +36,13 @@ use super::{DaemonError, Options};
 /// Session events (UPDATEs above all) queued for the daemon before sessions wait.
 const SESSION_EVENTS_IN_FLIGHT: usize = 256;
 
+/// Session events taken off the queue at once, then handled before the daemon's loop
+/// looks at its other inputs again (signals, status requests, timers). A full table
+/// is hundreds of thousands of UPDATEs: taken one by one, each freed slot woke the
+/// waiting session (a thread switch on a shared core) and each took a pass through
+/// every branch of the loop.
+const SESSION_EVENTS_PER_WAKE: usize = 64;
+
 /// Kernel events come in bursts: wait this long before re-reading the routes.
 const SETTLE: Duration = Duration::from_millis(100);
 /// Re-read the kernel routes this often even without events.
@@ -163,6 +170,8 @@ impl Daemon {
         d.sync_local().await;
         let mut resync = tokio::time::interval(RESYNC);
         let mut sync_at: Option<Instant> = None;
+        let mut session_events = Vec::with_capacity(SESSION_EVENTS_PER_WAKE);
+        let mut from_sessions_open = true;
         loop {
             let stale_at = d.stale_until.values().min().copied();
             tokio::select! {
@@ -180,7 +189,12 @@ impl Daemon {
                     Ok((stream, addr)) => d.incoming(stream, addr),
                     Err(e) => warn!("bgpd: accept failed: {e}"),
                 },
-                Some(event) = from_sessions.recv() => d.session_event(event).await,
+                n = from_sessions.recv_many(&mut session_events, SESSION_EVENTS_PER_WAKE), if from_sessions_open => {
+                    from_sessions_open = n > 0;
+                    for event in session_events.drain(..) {
+                        d.session_event(event).await;
+                    }
+                }
                 Some(event) = bfd_rx.recv() => d.bfd_event(event),
                 Some((routes, reply)) = status_rx.recv() => { let _ = reply.send(d.status(routes)); }
                 event = events.next() => match event {

@@ -39,6 +39,10 @@ pub(crate) enum ToSession {
 /// whole table queueing up in memory).
 const READS_IN_FLIGHT: usize = 256;
 
+/// Frames taken off the queue at once, then handled before the session's loop looks at
+/// its commands and timers again (a full table is hundreds of thousands of frames).
+const READS_PER_WAKE: usize = 64;
+
 /// Events for the daemon.
 // Consumed at once by the daemon loop; boxing would cost an allocation per UPDATE.
 #[allow(clippy::large_enum_variant)]
@@ -129,6 +133,8 @@ pub(crate) async fn run(
     if !s.cfg.disabled {
         s.event(true, Event::ManualStart).await;
     }
+    let mut batch = Vec::with_capacity(READS_PER_WAKE);
+    let mut reads_open = true;
     loop {
         let deadline = [
             s.primary.fsm.next_deadline().map(Instant::from_std),
@@ -152,7 +158,13 @@ pub(crate) async fn run(
                 Some(ToSession::Incoming(stream)) => s.incoming(stream).await,
                 Some(ToSession::Reset(notification, restart)) => s.reset(notification, restart).await,
             },
-            Some((seq, read)) = reads.recv() => s.read(seq, read).await,
+            n = reads.recv_many(&mut batch, READS_PER_WAKE), if reads_open => {
+                // Never 0 in practice: the session holds a sender (`reads_tx`).
+                reads_open = n > 0;
+                for (seq, read) in batch.drain(..) {
+                    s.read(seq, read).await;
+                }
+            }
             result = maybe(&mut s.connecting) => {
                 s.connecting = None;
                 match result {
