@@ -272,11 +272,8 @@ fn measure_kith(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let peer = || {
-        rt.block_on(kith_bgp::status::fetch_peers(&dir))
-            .ok()
-            .and_then(|s| s.peers.into_iter().find(|p| p.name == "feed"))
-    };
+    let status = || rt.block_on(kith_bgp::status::fetch_peers(&dir)).ok();
+    let peer = || status().and_then(|s| s.peers.into_iter().find(|p| p.name == "feed"));
     let name = if install { "kith-kernel" } else { "kith" };
     let mut row = measure(
         lab,
@@ -292,12 +289,7 @@ fn measure_kith(
         // Until bgpd says the kernel acknowledged every route (what `ip -batch`
         // returning means); a full count of the kernel's table then checks that, off
         // the clock (a dump of a full table costs seconds of CPU).
-        let in_kernel = || {
-            rt.block_on(kith_bgp::status::fetch_peers(&dir))
-                .ok()
-                .and_then(|s| s.kernel_routes)
-                .unwrap_or(0)
-        };
+        let in_kernel = || status().and_then(|s| s.kernel_routes).unwrap_or(0);
         let done = poll(timeout, Duration::from_millis(50), || {
             Ok(in_kernel() >= feeder.count)
         });
@@ -318,11 +310,7 @@ fn measure_kith(
     }
     lab.stop("r", "kith")?;
     // Whatever the shutdown left (it removes its routes, within its grace time).
-    let _ = lab.exec_timeout(
-        "r",
-        &["ip", "route", "flush", "proto", "186"],
-        Duration::from_secs(120),
-    );
+    flush_bgp_routes(lab);
     Ok(row)
 }
 
@@ -520,11 +508,7 @@ fn ip_batch(lab: &Lab, list: &[(std::net::Ipv4Addr, u8)]) -> Result<f64> {
         ));
     }
     std::fs::write(&file, text)?;
-    let _ = lab.exec_timeout(
-        "r",
-        &["ip", "route", "flush", "proto", "186"],
-        Duration::from_secs(120),
-    );
+    flush_bgp_routes(lab);
     let f = file.display().to_string();
     let t0 = Instant::now();
     lab.exec_ok_timeout("r", &["ip", "-batch", &f], Duration::from_secs(1800))?;
@@ -533,12 +517,17 @@ fn ip_batch(lab: &Lab, list: &[(std::net::Ipv4Addr, u8)]) -> Result<f64> {
     if n < list.len() {
         bail!("ip -batch left {n} of {} routes", list.len());
     }
+    flush_bgp_routes(lab);
+    Ok(secs)
+}
+
+/// Removes every BGP route (proto 186) from the receiver's kernel, whatever put it there.
+fn flush_bgp_routes(lab: &Lab) {
     let _ = lab.exec_timeout(
         "r",
         &["ip", "route", "flush", "proto", "186"],
         Duration::from_secs(120),
     );
-    Ok(secs)
 }
 
 fn kernel_routes(lab: &Lab) -> Result<usize> {

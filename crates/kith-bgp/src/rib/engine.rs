@@ -632,9 +632,7 @@ impl Rib {
     }
 
     fn withdraw(&mut self, id: PeerId, prefix: IpNet) {
-        if !self.gateways.is_empty() {
-            self.gateways.untrack((id, prefix));
-        }
+        self.gateways.untrack((id, prefix));
         if let Some(peer) = self.peers.get_mut(&id) {
             if let Some(r) = peer.adj_in.remove(&prefix) {
                 if r.status == RouteStatus::Accepted {
@@ -693,9 +691,7 @@ impl Rib {
             || r.attrs.originator_id == Some(self.instance.router_id)
             || r.attrs.cluster_list.contains(&self.instance.router_id);
         if looped {
-            if !self.gateways.is_empty() {
-                self.gateways.untrack((id, prefix));
-            }
+            self.gateways.untrack((id, prefix));
             self.set_status(id, prefix, RouteStatus::Loop);
             self.install_path(id, prefix, None);
             return;
@@ -719,9 +715,7 @@ impl Rib {
                         candidate.check_gateway == Some(true),
                     ),
                     verdict => {
-                        if !self.gateways.is_empty() {
-                            self.gateways.untrack((id, prefix));
-                        }
+                        self.gateways.untrack((id, prefix));
                         self.set_status(
                             id,
                             prefix,
@@ -740,7 +734,7 @@ impl Rib {
                 self.install_path(id, prefix, None);
                 return;
             }
-        } else if !self.gateways.is_empty() {
+        } else {
             self.gateways.untrack((id, prefix));
         }
         let attrs = match attrs {

@@ -24,7 +24,8 @@ pub(crate) struct GatewayIndex {
 }
 
 impl GatewayIndex {
-    /// No route is checked (the common case: every call below is then skipped).
+    /// No route is checked.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.of_route.is_empty()
     }
@@ -41,8 +42,12 @@ impl GatewayIndex {
         routes.insert(route);
     }
 
-    /// `route` is no longer checked (withdrawn, filtered, or no longer flagged).
+    /// `route` is no longer checked (withdrawn, filtered, or no longer flagged). Called
+    /// for every route the RIB evaluates or drops: returns at once when none is checked.
     pub(crate) fn untrack(&mut self, route: RouteKey) {
+        if self.of_route.is_empty() {
+            return;
+        }
         let Some(gateway) = self.of_route.remove(&route) else {
             return;
         };
