@@ -42,10 +42,27 @@ struct Row {
     rss: u64,
     kernel: Option<f64>,
     feeder_cpu: Option<f64>,
+    /// From Established to the first 256 KiB of UPDATEs reaching the receiver (the feeder's
+    /// own preparation of the table, the same for every receiver).
+    first: Option<f64>,
+    /// The receiver's CPU seconds over the same span as `seconds`.
+    receiver_cpu: Option<f64>,
+}
+
+impl Row {
+    /// Seconds from the first UPDATE to `at` (seconds from Established).
+    fn after_first(&self, at: Option<f64>) -> Option<f64> {
+        Some(at? - self.first?)
+    }
 }
 
 /// A receiver whose count does not move for this long has stopped.
 const STALL: Duration = Duration::from_secs(60);
+/// Bytes the receiver's namespace takes in before the table is said to be arriving:
+/// BIRD sends a few routes at once when its static protocol is enabled, then the bulk
+/// once it has prepared the table (seconds later for a diverse table); 256 KiB is
+/// about 0.5 % of a full diverse table.
+const FIRST_BYTES: u64 = 256 * 1024;
 const FEEDER_CORE: &str = "0";
 const RECEIVER_CORE: &str = "1";
 const FEED: &str = "10.0.0.1";
@@ -84,6 +101,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 "f",
                 &["birdc", "-s", &feeder.sock, "disable", "feed_routes"],
             )?;
+            // The next receiver starts once the feeder has dropped the table (seconds
+            // for a diverse one), not while it is still busy with it.
+            poll(timeout, Duration::from_millis(200), || {
+                Ok(bird_networks(&lab, "f", &feeder.sock)? == 0)
+            })
+            .context("the feeder did not drop its table")?;
         }
         if batch.is_none() && args.receivers.iter().any(|r| r == "kith-kernel") {
             batch = Some(ip_batch(&lab, &list)?);
@@ -93,16 +116,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
     print!("{}", table_text(&rows, args.prefixes));
     if let Some(secs) = batch {
         println!(
-            "ip -batch of the same {} routes (route replace, proto 186): {secs:.2} s",
+            "ip -batch of the same {} routes (route replace, proto 186, core {RECEIVER_CORE}): {secs:.2} s",
             args.prefixes
         );
     }
     println!(
-        "seconds: from Established (polled every 20 ms) to every prefix received and selected \
-         (kith: accepted in the Loc-RIB; BIRD: networks in master4; FRR: pfxRcd; GoBGP: \
-         destinations in the global RIB), polled every 100 ms. RSS: the receiver's VmHWM \
-         (FRR: bgpd). feeder CPU: the feeder's CPU time over the same span (100 % = the \
-         feeder is the bottleneck). kernel: until bgpd reports every route acknowledged by the kernel (its status, every 50 ms), checked by a count of the kernel's table afterwards."
+        "SECONDS: from Established (polled every 20 ms) to every prefix received and \
+         selected (kith: accepted in the Loc-RIB; BIRD: networks in master4; FRR: pfxRcd; \
+         GoBGP: destinations in the global RIB), polled every 100 ms.\n\
+         1ST-UPD: from Established to the first 256 KiB of UPDATEs in the receiver's \
+         namespace (IpExt InOctets, every 5 ms): the feeder preparing its table, the same for every \
+         receiver; the receiver's own time is SECONDS - 1ST-UPD.\n\
+         RECV-CPU: the receiver's CPU seconds over SECONDS (FRR: bgpd).\n\
+         RSS: the receiver's VmHWM. FEEDER-CPU: the feeder's CPU time over SECONDS.\n\
+         KERNEL-S: until bgpd reports every route acknowledged by the kernel (its status, \
+         every 50 ms), checked by a count of the kernel's table afterwards; KERNEL-1ST: \
+         the same from the first UPDATE, to compare with ip -batch (same core as the \
+         receiver)."
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -204,14 +234,27 @@ fn measure(
 ) -> Result<Row> {
     poll(timeout, Duration::from_millis(20), established)
         .with_context(|| format!("{receiver}: no session with the feeder"))?;
+    let pid = lab.pid("r", process).map(|p| p.as_raw());
+    let received = || pid.map_or(0, received_bytes);
     let t0 = Instant::now();
     let cpu0 = feeder.cpu(lab);
+    let receiver_cpu0 = pid.map_or(0, cpu_ticks);
+    let bytes0 = received();
     lab.exec_ok("f", &["birdc", "-s", &feeder.sock, "enable", "feed_routes"])?;
-    let mut last = (0, Instant::now());
-    let done = poll(timeout, Duration::from_millis(100), || {
+    // The first UPDATE bytes (watched every 5 ms, the count every 100 ms).
+    let mut first = None;
+    let mut last = (0, Instant::now(), Instant::now());
+    let done = poll(timeout, Duration::from_millis(5), || {
+        if first.is_none() && received() > bytes0 + FIRST_BYTES {
+            first = Some(t0.elapsed().as_secs_f64());
+        }
+        if last.2.elapsed() < Duration::from_millis(100) {
+            return Ok(false);
+        }
+        last.2 = Instant::now();
         let n = count()?;
         if n != last.0 {
-            last = (n, Instant::now());
+            (last.0, last.1) = (n, Instant::now());
         } else if last.1.elapsed() > STALL {
             bail!("stalled at {n} of {} prefixes", feeder.count);
         }
@@ -219,7 +262,9 @@ fn measure(
     });
     let secs = t0.elapsed().as_secs_f64();
     let cpu = feeder.cpu(lab).saturating_sub(cpu0);
-    let rss = lab.pid("r", process).map_or(0, |p| vm_hwm(p.as_raw()));
+    let receiver_cpu =
+        pid.map(|p| cpu_ticks(p).saturating_sub(receiver_cpu0) as f64 / ticks_per_second());
+    let rss = pid.map_or(0, vm_hwm);
     if let Err(e) = &done {
         eprintln!("{receiver}: {e:#} (last count {:?})", count().ok());
     }
@@ -230,6 +275,8 @@ fn measure(
         rss,
         kernel: None,
         feeder_cpu: Some(cpu as f64 / ticks_per_second() / secs.max(1e-3) * 100.0),
+        first,
+        receiver_cpu,
     })
 }
 
@@ -511,7 +558,12 @@ fn ip_batch(lab: &Lab, list: &[(std::net::Ipv4Addr, u8)]) -> Result<f64> {
     flush_bgp_routes(lab);
     let f = file.display().to_string();
     let t0 = Instant::now();
-    lab.exec_ok_timeout("r", &["ip", "-batch", &f], Duration::from_secs(1800))?;
+    // On the receiver's core: the same CPU kith gets.
+    lab.exec_ok_timeout(
+        "r",
+        &["taskset", "-c", RECEIVER_CORE, "ip", "-batch", &f],
+        Duration::from_secs(1800),
+    )?;
     let secs = t0.elapsed().as_secs_f64();
     let n = kernel_routes(lab)?;
     if n < list.len() {
@@ -584,6 +636,23 @@ fn vm_hwm(pid: i32) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Bytes received at the IP layer by the network namespace of `pid` (`IpExt InOctets`).
+fn received_bytes(pid: i32) -> u64 {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/netstat")) else {
+        return 0;
+    };
+    let mut ip_ext = text.lines().filter(|l| l.starts_with("IpExt:"));
+    let (Some(names), Some(values)) = (ip_ext.next(), ip_ext.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "InOctets")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: i32) -> u64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -605,22 +674,33 @@ fn ticks_per_second() -> f64 {
 
 fn table_text(rows: &[Row], n: usize) -> String {
     let mut out = format!(
-        "{:<8} {:<12} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
-        "TABLE", "RECEIVER", "SECONDS", "RSS-MIB", "B/ROUTE", "FEEDER-CPU", "KERNEL-S"
+        "{:<8} {:<12} {:>8} {:>9} {:>9} {:>8} {:>8} {:>10} {:>9} {:>10}\n",
+        "TABLE",
+        "RECEIVER",
+        "SECONDS",
+        "1ST-UPD",
+        "RECV-CPU",
+        "RSS-MIB",
+        "B/ROUTE",
+        "FEEDER-CPU",
+        "KERNEL-S",
+        "KERNEL-1ST"
     );
+    let secs = |s: Option<f64>| s.map_or("-".into(), |s| format!("{s:.2}"));
     for r in rows {
-        let secs = r.seconds.map_or("timeout".into(), |s| format!("{s:.2}"));
-        let kernel = r.kernel.map_or("-".into(), |s| format!("{s:.2}"));
         let cpu = r.feeder_cpu.map_or("-".into(), |c| format!("{c:.0} %"));
         out.push_str(&format!(
-            "{:<8} {:<12} {:>10} {:>10.1} {:>10} {:>10} {:>10}\n",
+            "{:<8} {:<12} {:>8} {:>9} {:>9} {:>8.1} {:>8} {:>10} {:>9} {:>10}\n",
             r.table,
             r.receiver,
-            secs,
+            r.seconds.map_or("timeout".into(), |s| format!("{s:.2}")),
+            secs(r.first),
+            secs(r.receiver_cpu),
             r.rss as f64 / 1_048_576.0,
             r.rss / n.max(1) as u64,
             cpu,
-            kernel
+            secs(r.kernel),
+            secs(r.after_first(r.kernel)),
         ));
     }
     out
