@@ -63,6 +63,22 @@ impl RouteChange {
         }
     }
 
+    /// Why the change cannot be sent, if it cannot. The operation is named only for a
+    /// refused change: formatting it for each of a million valid routes cost more than
+    /// the checks.
+    fn refusal(&self) -> Option<NetError> {
+        let valid = match self {
+            RouteChange::Replace(r) => r.check(""),
+            RouteChange::Delete(r) => r.check_addresses(""),
+        };
+        valid.err()?;
+        match self {
+            RouteChange::Replace(r) => r.check(&self.op()),
+            RouteChange::Delete(r) => r.check_addresses(&self.op()),
+        }
+        .err()
+    }
+
     fn op(&self) -> String {
         match self {
             RouteChange::Replace(r) => format!("replace route {r}"),
@@ -136,22 +152,16 @@ impl RouteBatch {
         self.out.clear();
         self.pending.clear();
         for (index, change) in changes.iter().enumerate() {
+            if let Some(error) = change.refusal() {
+                failed.push(RouteChangeError { index, error });
+                continue;
+            }
             let (message, flags) = match change {
-                RouteChange::Replace(route) => {
-                    if let Err(error) = route.check(&change.op()) {
-                        failed.push(RouteChangeError { index, error });
-                        continue;
-                    }
-                    (
-                        RouteNetlinkMessage::NewRoute(route_message(route, false)),
-                        NLM_F_CREATE | NLM_F_REPLACE,
-                    )
-                }
+                RouteChange::Replace(route) => (
+                    RouteNetlinkMessage::NewRoute(route_message(route, false)),
+                    NLM_F_CREATE | NLM_F_REPLACE,
+                ),
                 RouteChange::Delete(route) => {
-                    if let Err(error) = route.check_addresses(&change.op()) {
-                        failed.push(RouteChangeError { index, error });
-                        continue;
-                    }
                     (RouteNetlinkMessage::DelRoute(route_message(route, true)), 0)
                 }
             };

@@ -23,7 +23,7 @@ use crate::bfd::io::{BfdCommand, BfdEvent};
 use crate::bfd::{BfdState, Timers};
 use crate::codec::{Family, Message};
 use crate::fsm::State;
-use crate::rib::{Output, PeerId, Rib, RouteStatus, SessionInfo};
+use crate::rib::{KernelChange, Output, PeerId, Rib, RouteStatus, SessionInfo};
 use crate::status::{PeerStatus, RouteStatusView, Status};
 
 use super::config::{BgpConfig, PeerConfig};
@@ -87,6 +87,9 @@ pub(crate) struct Daemon {
     checks: GatewayChecks,
     /// Routes the kernel acknowledged and holds (none without route install).
     in_kernel: Option<Arc<AtomicUsize>>,
+    /// Kernel changes of this pass through the event loop, sent at its end as one
+    /// request (a full table comes a few routes per UPDATE).
+    kernel_pending: Vec<KernelChange>,
 }
 
 impl Daemon {
@@ -156,6 +159,7 @@ impl Daemon {
             net,
             originated: BTreeSet::new(),
             stale_until: HashMap::new(),
+            kernel_pending: Vec::new(),
         };
         info!(
             "bgpd: AS {} router-id {}, {} peer(s), {} network(s)",
@@ -173,6 +177,7 @@ impl Daemon {
         let mut session_events = Vec::with_capacity(SESSION_EVENTS_PER_WAKE);
         let mut from_sessions_open = true;
         loop {
+            d.send_kernel();
             let stale_at = d.stale_until.values().min().copied();
             tokio::select! {
                 _ = sigterm.recv() => break,
@@ -340,7 +345,7 @@ impl Daemon {
             FromSession::Message { id, message } => match message {
                 Message::Update(update) => {
                     let eor = update.end_of_rib().is_some();
-                    let out = self.rib.receive(id, &update);
+                    let out = self.rib.receive_owned(id, update);
                     if eor {
                         self.log_end_of_rib(id);
                     }
@@ -522,6 +527,14 @@ impl Daemon {
         }
     }
 
+    /// Sends the kernel changes gathered since the last call.
+    fn send_kernel(&mut self) {
+        if !self.kernel_pending.is_empty() {
+            let changes = std::mem::take(&mut self.kernel_pending);
+            let _ = self.kernel.send(KernelRequest::Apply(changes));
+        }
+    }
+
     fn dispatch(&mut self, out: Output) {
         if let Some(gateways) = self.rib.take_checked_gateways() {
             self.checks.set_wanted(&gateways, std::time::Instant::now());
@@ -531,8 +544,10 @@ impl Daemon {
                 let _ = p.tx.send(ToSession::Send(bytes));
             }
         }
-        if !out.kernel.is_empty() {
-            let _ = self.kernel.send(KernelRequest::Apply(out.kernel));
+        if self.kernel_pending.is_empty() {
+            self.kernel_pending = out.kernel;
+        } else {
+            self.kernel_pending.extend(out.kernel);
         }
         for (id, n) in out.resets {
             if let Some(p) = self.peers.get(&id) {

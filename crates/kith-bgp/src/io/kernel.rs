@@ -5,7 +5,6 @@
 //! they go to the kernel through a [`RouteBatch`] (about a thousand routes per system
 //! call, each route's error reported on its own).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,10 +17,13 @@ use kith_net::{
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
-use crate::rib::KernelChange;
+use crate::rib::{KernelChange, PrefixMap};
 
 /// Changes taken from the queue in one batch.
 const BATCH: usize = 65_536;
+/// A batch smaller than this waits [`GATHER`] for more changes.
+const GATHER_BELOW: usize = 4096;
+const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 /// Failures logged one by one per batch; the rest are counted.
 const LOGGED_FAILURES: usize = 5;
 
@@ -34,8 +36,9 @@ pub(crate) enum KernelRequest {
     Shutdown(oneshot::Sender<()>),
 }
 
-/// What one prefix has in the kernel: gateway and distance.
-type Installed = HashMap<IpNet, (IpAddr, u8)>;
+/// What one prefix has in the kernel: gateway and distance (a [`PrefixMap`]: a full
+/// table's worth without a hash map's empty buckets).
+type Installed = PrefixMap<(IpAddr, u8)>;
 
 /// What to believe about a prefix when its change fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +77,7 @@ pub(crate) async fn run(
     in_kernel: Arc<AtomicUsize>,
 ) {
     let batch = Arc::new(Mutex::new(batch));
-    let mut installed = Installed::new();
+    let mut installed = Installed::default();
     match net.routes(&RouteFilter::protocol(PROTO_BGP)).await {
         Ok(left) => {
             let mut plan = Plan::default();
@@ -94,17 +97,13 @@ pub(crate) async fn run(
                 return;
             }
         };
-        // Merge what queued up meanwhile (bounded).
-        let mut stop = None;
-        while changes.len() < BATCH {
-            match requests.try_recv() {
-                Ok(KernelRequest::Apply(more)) => changes.extend(more),
-                Ok(KernelRequest::Shutdown(done)) => {
-                    stop = Some(done);
-                    break;
-                }
-                Err(_) => break,
-            }
+        // Merge what queued up meanwhile (bounded); a small batch waits a moment for
+        // more: a full table comes a few routes per UPDATE, and each batch costs a
+        // hand-off to a blocking thread.
+        let mut stop = merge(&mut requests, &mut changes);
+        if stop.is_none() && changes.len() < GATHER_BELOW {
+            tokio::time::sleep(GATHER).await;
+            stop = merge(&mut requests, &mut changes);
         }
         let plan = plan(&mut installed, changes);
         execute(&batch, &mut installed, plan).await;
@@ -117,14 +116,30 @@ pub(crate) async fn run(
     }
 }
 
+/// Appends queued changes to `changes` up to [`BATCH`]; a shutdown request ends it.
+fn merge(
+    requests: &mut mpsc::UnboundedReceiver<KernelRequest>,
+    changes: &mut Vec<KernelChange>,
+) -> Option<oneshot::Sender<()>> {
+    while changes.len() < BATCH {
+        match requests.try_recv() {
+            Ok(KernelRequest::Apply(more)) => changes.extend(more),
+            Ok(KernelRequest::Shutdown(done)) => return Some(done),
+            Err(_) => break,
+        }
+    }
+    None
+}
+
 async fn shutdown(batch: &Arc<Mutex<RouteBatch>>, installed: &mut Installed) {
     let mut plan = Plan::default();
-    for (prefix, (gw, distance)) in installed.drain() {
+    for (prefix, &(gw, distance)) in installed.iter() {
         plan.push(
             RouteChange::Delete(route(prefix, gw, distance)),
             Undo::Nothing,
         );
     }
+    installed.clear();
     execute(batch, installed, plan).await;
 }
 
@@ -137,22 +152,17 @@ fn route(prefix: IpNet, gateway: IpAddr, distance: u8) -> Route {
 
 /// The kernel changes for `changes`: the last change per prefix wins; the table of
 /// what is installed is updated at once (and corrected by [`settle`] for failures).
-fn plan(installed: &mut Installed, changes: Vec<KernelChange>) -> Plan {
-    let mut last: HashMap<IpNet, KernelChange> = HashMap::with_capacity(changes.len());
-    let mut order = Vec::with_capacity(changes.len());
-    for change in changes {
-        let prefix = match &change {
-            KernelChange::Install { prefix, .. } | KernelChange::Remove { prefix } => *prefix,
-        };
-        if last.insert(prefix, change).is_none() {
-            order.push(prefix);
-        }
-    }
+/// Prefixes go to the kernel in address order (a stable sort keeps each prefix's own
+/// changes in order; different prefixes do not depend on each other).
+fn plan(installed: &mut Installed, mut changes: Vec<KernelChange>) -> Plan {
+    changes.sort_by_key(KernelChange::prefix);
     let mut plan = Plan::default();
-    for prefix in order {
-        let Some(change) = last.remove(&prefix) else {
+    let mut changes = changes.into_iter().peekable();
+    while let Some(change) = changes.next() {
+        let prefix = change.prefix();
+        if changes.peek().is_some_and(|next| next.prefix() == prefix) {
             continue;
-        };
+        }
         match change {
             KernelChange::Install {
                 gateway,
@@ -269,7 +279,7 @@ mod tests {
 
     #[test]
     fn the_last_change_per_prefix_wins() {
-        let mut installed = Installed::new();
+        let mut installed = Installed::default();
         let plan = plan(
             &mut installed,
             vec![
@@ -294,7 +304,7 @@ mod tests {
 
     #[test]
     fn a_new_distance_deletes_the_old_route_after_installing() {
-        let mut installed = Installed::new();
+        let mut installed = Installed::default();
         plan(&mut installed, vec![install("11.0.0.0/24", "10.0.0.2", 20)]);
         let plan = plan(
             &mut installed,
@@ -311,10 +321,10 @@ mod tests {
     #[test]
     fn a_refused_install_is_forgotten_so_it_is_tried_again() {
         let prefix: IpNet = "11.0.0.0/24".parse().unwrap();
-        let mut installed = Installed::new();
+        let mut installed = Installed::default();
         let first = plan(&mut installed, vec![install("11.0.0.0/24", "10.9.9.9", 20)]);
         settle(&mut installed, &first, &[failure(0)]);
-        assert!(installed.is_empty());
+        assert_eq!(installed.len(), 0);
         let again = plan(&mut installed, vec![install("11.0.0.0/24", "10.9.9.9", 20)]);
         assert_eq!(again.changes.len(), 1);
 

@@ -178,6 +178,16 @@ pub enum KernelChange {
     },
 }
 
+impl KernelChange {
+    /// The destination changed.
+    #[must_use]
+    pub fn prefix(&self) -> IpNet {
+        match self {
+            KernelChange::Install { prefix, .. } | KernelChange::Remove { prefix } => *prefix,
+        }
+    }
+}
+
 /// What an engine call asks the caller to do.
 #[derive(Debug, Default)]
 pub struct Output {
@@ -428,8 +438,14 @@ impl Rib {
         self.flush()
     }
 
-    /// An UPDATE from a peer.
+    /// An UPDATE from a peer (a copy of it: see [`Rib::receive_owned`]).
     pub fn receive(&mut self, id: PeerId, update: &Update) -> Output {
+        self.receive_owned(id, update.clone())
+    }
+
+    /// An UPDATE from a peer, taken: its attributes become the interned set without a
+    /// copy.
+    pub fn receive_owned(&mut self, id: PeerId, update: Update) -> Output {
         if let Some(family) = update.end_of_rib() {
             return self.sweep_stale(id, Some(family));
         }
@@ -437,13 +453,29 @@ impl Rib {
         for prefix in update.withdrawn_all() {
             self.withdraw(id, *prefix);
         }
-        if !update.nlri.is_empty() {
-            let nh = update.next_hop(Family::Ipv4);
-            self.announce(id, &update.nlri, &update.attrs, nh, malformed);
+        let nh4 = update.next_hop(Family::Ipv4);
+        let Update {
+            attrs,
+            nlri,
+            mp_reach,
+            ..
+        } = update;
+        let mp_reach = mp_reach.filter(|mp| !mp.nlri.is_empty());
+        let mut attrs = Some(attrs);
+        if !nlri.is_empty() {
+            // Copied only when MP_REACH needs them too (rare).
+            let taken = if mp_reach.is_some() {
+                attrs.clone()
+            } else {
+                attrs.take()
+            };
+            if let Some(a) = taken {
+                self.announce(id, &nlri, a, nh4, malformed);
+            }
         }
-        if let Some(mp) = &update.mp_reach {
+        if let (Some(mp), Some(a)) = (mp_reach, attrs) {
             let nh = Some((mp.next_hop, mp.link_local));
-            self.announce(id, &mp.nlri, &update.attrs, nh, malformed);
+            self.announce(id, &mp.nlri, a, nh, malformed);
         }
         let mut out = self.flush();
         if let Some(peer) = self.peers.get(&id) {
@@ -583,7 +615,7 @@ impl Rib {
         &mut self,
         id: PeerId,
         prefixes: &[IpNet],
-        attrs: &PathAttributes,
+        attrs: PathAttributes,
         nh: Option<(IpAddr, Option<Ipv6Addr>)>,
         malformed: bool,
     ) {
@@ -603,31 +635,37 @@ impl Rib {
                 return;
             }
         };
-        let shared = self.interner.intern(attrs.clone());
+        let shared = self.interner.intern(attrs);
         let hop = self.hops.intern(NextHop {
             addr: next_hop,
             link_local,
         });
-        for prefix in prefixes {
-            let received = Received {
-                attrs: Arc::clone(&shared),
-                hop: Arc::clone(&hop),
-                // Not counted as accepted until `evaluate` says so.
-                status: RouteStatus::Malformed,
-                stale: false,
+        for &prefix in prefixes {
+            // Judged first, then stored once with its status (one insert, no lookups).
+            let (status, path) = if malformed {
+                (RouteStatus::Malformed, None)
+            } else {
+                match self.judge(id, prefix, &shared, &hop) {
+                    Some(judged) => judged,
+                    None => continue,
+                }
             };
             if let Some(peer) = self.peers.get_mut(&id) {
-                let old = peer.adj_in.insert(*prefix, received);
-                if old.is_some_and(|o| o.status == RouteStatus::Accepted) {
-                    peer.accepted = peer.accepted.saturating_sub(1);
+                let received = Received {
+                    attrs: Arc::clone(&shared),
+                    hop: Arc::clone(&hop),
+                    status,
+                    stale: false,
+                };
+                let old = peer.adj_in.insert(prefix, received);
+                let was = old.is_some_and(|o| o.status == RouteStatus::Accepted);
+                match (was, status == RouteStatus::Accepted) {
+                    (false, true) => peer.accepted += 1,
+                    (true, false) => peer.accepted = peer.accepted.saturating_sub(1),
+                    _ => {}
                 }
             }
-            if malformed {
-                self.set_status(id, *prefix, RouteStatus::Malformed);
-                self.install_path(id, *prefix, None);
-            } else {
-                self.evaluate(id, *prefix);
-            }
+            self.install_path(id, prefix, path);
         }
     }
 
@@ -677,36 +715,47 @@ impl Rib {
 
     /// Runs loop checks and the in-filter on a received route and updates the Loc-RIB.
     fn evaluate(&mut self, id: PeerId, prefix: IpNet) {
-        let Some(from) = self.path_from(id) else {
+        let Some(r) = self.peers.get(&id).and_then(|p| p.adj_in.get(&prefix)) else {
             return;
         };
-        let Some(peer) = self.peers.get(&id) else {
+        let (attrs, hop) = (Arc::clone(&r.attrs), Arc::clone(&r.hop));
+        let Some((status, path)) = self.judge(id, prefix, &attrs, &hop) else {
             return;
         };
-        let Some(r) = peer.adj_in.get(&prefix) else {
-            return;
-        };
+        self.set_status(id, prefix, status);
+        self.install_path(id, prefix, path);
+    }
+
+    /// What loop checks, the in-filter and `set-check-gateway` make of a route received
+    /// from `id`: its status and, when accepted, its path for the Loc-RIB (`None`: no
+    /// such peer). Tracks or untracks its gateway.
+    fn judge(
+        &mut self,
+        id: PeerId,
+        prefix: IpNet,
+        received: &Arc<PathAttributes>,
+        hop: &Arc<NextHop>,
+    ) -> Option<(RouteStatus, Option<Path>)> {
+        let from = self.path_from(id)?;
+        let peer = self.peers.get(&id)?;
         let ebgp = from.ebgp;
-        let looped = r.attrs.as_path.contains(self.instance.local_as)
-            || r.attrs.originator_id == Some(self.instance.router_id)
-            || r.attrs.cluster_list.contains(&self.instance.router_id);
+        let looped = received.as_path.contains(self.instance.local_as)
+            || received.originator_id == Some(self.instance.router_id)
+            || received.cluster_list.contains(&self.instance.router_id);
         if looped {
             self.gateways.untrack((id, prefix));
-            self.set_status(id, prefix, RouteStatus::Loop);
-            self.install_path(id, prefix, None);
-            return;
+            return Some((RouteStatus::Loop, None));
         }
-        let hop = Arc::clone(&r.hop);
         // Without an in-filter the received attributes stand as they are: no copy.
         let (attrs, distance, checked) = match &peer.spec.in_filter {
-            None => (Ok(Arc::clone(&r.attrs)), None, false),
+            None => (Ok(Arc::clone(received)), None, false),
             Some(chain) => {
                 let mut candidate = Candidate {
                     prefix,
-                    attrs: (*r.attrs).clone(),
+                    attrs: (**received).clone(),
                     distance: None,
                     check_gateway: None,
-                    prepend_as: r.attrs.as_path.first_as().unwrap_or(peer.spec.remote_as),
+                    prepend_as: received.as_path.first_as().unwrap_or(peer.spec.remote_as),
                 };
                 match self.chains.evaluate(chain, &mut candidate) {
                     Verdict::Accept => (
@@ -716,13 +765,8 @@ impl Rib {
                     ),
                     verdict => {
                         self.gateways.untrack((id, prefix));
-                        self.set_status(
-                            id,
-                            prefix,
-                            RouteStatus::Filtered(FilterAction::of(verdict)),
-                        );
-                        self.install_path(id, prefix, None);
-                        return;
+                        let action = FilterAction::of(verdict);
+                        return Some((RouteStatus::Filtered(action), None));
                     }
                 }
             }
@@ -730,9 +774,7 @@ impl Rib {
         if checked {
             self.gateways.track((id, prefix), hop.addr);
             if self.gateways.is_unreachable(&hop.addr) {
-                self.set_status(id, prefix, RouteStatus::GatewayUnreachable);
-                self.install_path(id, prefix, None);
-                return;
+                return Some((RouteStatus::GatewayUnreachable, None));
             }
         } else {
             self.gateways.untrack((id, prefix));
@@ -744,11 +786,10 @@ impl Rib {
         let path = Path {
             from,
             attrs,
-            hop,
+            hop: Arc::clone(hop),
             distance: distance.unwrap_or(if ebgp { EBGP_DISTANCE } else { IBGP_DISTANCE }),
         };
-        self.set_status(id, prefix, RouteStatus::Accepted);
-        self.install_path(id, prefix, Some(path));
+        Some((RouteStatus::Accepted, Some(path)))
     }
 
     /// The [`PathFrom`] of the peer's paths: the one its paths already share unless the
