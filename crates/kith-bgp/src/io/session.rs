@@ -345,13 +345,13 @@ impl Session {
                 Event::DecodeError(e.notification)
             }
             Read::Frame(bytes) => {
-                let ctx = self
-                    .slot(primary)
-                    .conn
-                    .as_ref()
-                    .map(|c| c.ctx.clone())
-                    .unwrap_or_default();
-                match Message::parse(&bytes, &ctx) {
+                // The connection's context, borrowed (a copy per frame was an allocation
+                // per UPDATE).
+                let parsed = match self.slot(primary).conn.as_ref() {
+                    Some(c) => Message::parse(&bytes, &c.ctx),
+                    None => Message::parse(&bytes, &DecodeContext::default()),
+                };
+                match parsed {
                     Err(e) => {
                         warn!("{}: {e}", self.label());
                         Event::DecodeError(e.notification)

@@ -188,6 +188,10 @@ impl KernelChange {
     }
 }
 
+/// `dirty` keeps its allocation for the next UPDATE up to this many prefixes (a
+/// re-evaluation of a full table does not keep megabytes).
+const DIRTY_KEPT: usize = 4096;
+
 /// What an engine call asks the caller to do.
 #[derive(Debug, Default)]
 pub struct Output {
@@ -249,6 +253,8 @@ pub struct Rib {
     installed: PrefixMap<(IpAddr, Option<Ipv6Addr>, u8)>,
     /// Prefixes whose best path may have changed (sorted and deduplicated at flush).
     dirty: Vec<IpNet>,
+    /// The peers `flush` exports to (kept: one allocation fewer per UPDATE).
+    export_ids: Vec<PeerId>,
     kernel: bool,
     /// Whether the kernel has an active default route (IPv4, IPv6) of another source
     /// (`default-originate: if-installed`).
@@ -271,6 +277,7 @@ impl Rib {
             local: HashMap::new(),
             installed: PrefixMap::default(),
             dirty: Vec::new(),
+            export_ids: Vec::new(),
             kernel: true,
             default_installed: (false, false),
             gateways: GatewayIndex::default(),
@@ -844,24 +851,32 @@ impl Rib {
     /// Sends every peer and the kernel what the dirty prefixes now need.
     fn flush(&mut self) -> Output {
         let mut out = Output::default();
+        if self.dirty.is_empty() {
+            return out;
+        }
+        // Taken and given back (cleared): its capacity serves the next UPDATE.
         let mut dirty: Vec<IpNet> = std::mem::take(&mut self.dirty);
         dirty.sort_unstable();
         dirty.dedup();
-        if dirty.is_empty() {
-            return out;
-        }
         for prefix in &dirty {
             self.kernel_change(*prefix, &mut out);
         }
-        let mut ids: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.session.is_some())
-            .map(|(id, _)| *id)
-            .collect();
+        let mut ids = std::mem::take(&mut self.export_ids);
+        ids.extend(
+            self.peers
+                .iter()
+                .filter(|(_, p)| p.session.is_some())
+                .map(|(id, _)| *id),
+        );
         ids.sort_unstable();
-        for id in ids {
+        for &id in &ids {
             self.export_to(id, &dirty, &mut out);
+        }
+        ids.clear();
+        self.export_ids = ids;
+        dirty.clear();
+        if dirty.capacity() <= DIRTY_KEPT {
+            self.dirty = dirty;
         }
         out
     }
@@ -905,8 +920,7 @@ impl Rib {
         let Some(session) = &peer.session else {
             return;
         };
-        let ctx: DecodeContext = session.negotiated.context();
-        let families = session.negotiated.families.clone();
+        let families = &session.negotiated.families;
         let mut announce: HashMap<(Arc<PathAttributes>, IpAddr, Option<Ipv6Addr>), Vec<IpNet>> =
             HashMap::new();
         let mut withdraw: HashMap<Family, Vec<IpNet>> = HashMap::new();
@@ -942,6 +956,10 @@ impl Rib {
             }
             new_out.push((*prefix, want));
         }
+        if new_out.is_empty() {
+            return;
+        }
+        let ctx: DecodeContext = session.negotiated.context();
         let mut withdraw: Vec<_> = withdraw.into_iter().collect();
         withdraw.sort_by_key(|(f, _)| *f);
         for (family, list) in withdraw {
