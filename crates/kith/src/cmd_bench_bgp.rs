@@ -81,7 +81,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let kith = std::env::current_exe().context("the path of kith")?;
     let timeout = Duration::from_secs(args.timeout);
     let mut rows = Vec::new();
-    let mut batch = None;
+    let mut batches = Vec::new();
     for &table in &args.tables {
         let list = prefixes(table, args.prefixes);
         let lab = pair()?;
@@ -108,15 +108,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
             })
             .context("the feeder did not drop its table")?;
         }
-        if batch.is_none() && args.receivers.iter().any(|r| r == "kith-kernel") {
-            batch = Some(ip_batch(&lab, &list)?);
+        if args.receivers.iter().any(|r| r == "kith-kernel") {
+            batches.push((table.name(), ip_batch(&lab, &list)?));
         }
         drop(lab);
     }
     print!("{}", table_text(&rows, args.prefixes));
-    if let Some(secs) = batch {
+    for (table, secs) in batches {
         println!(
-            "ip -batch of the same {} routes (route replace, proto 186, core {RECEIVER_CORE}): {secs:.2} s",
+            "ip -batch of the same {} routes ({table} table; route replace, proto 186, core {RECEIVER_CORE}): {secs:.2} s",
             args.prefixes
         );
     }
