@@ -164,6 +164,34 @@ mod tests {
     }
 
     #[test]
+    fn sets_and_paths_no_route_uses_are_forgotten() {
+        let mut i = AttrInterner::default();
+        let kept = i.intern(PathAttributes {
+            as_path: AsPath::sequence(&[65000]),
+            communities: vec![0],
+            ..Default::default()
+        });
+        // Thousands of sets, each dropped at once: the table is purged as it grows.
+        for n in 1..5000u32 {
+            let a = i.intern(PathAttributes {
+                as_path: AsPath::sequence(&[65000, n]),
+                communities: vec![n],
+                ..Default::default()
+            });
+            assert_eq!(a.communities, [n]);
+        }
+        assert!(i.len() <= 2048, "{} sets held", i.len());
+        assert!(i.paths() <= 2048, "{} paths held", i.paths());
+        // The one still in use is still the shared copy.
+        let again = i.intern(PathAttributes {
+            as_path: AsPath::sequence(&[65000]),
+            communities: vec![0],
+            ..Default::default()
+        });
+        assert!(Arc::ptr_eq(&kept, &again));
+    }
+
+    #[test]
     fn sets_with_the_same_path_share_its_segments() {
         let mut i = AttrInterner::default();
         let a = i.intern(PathAttributes {
