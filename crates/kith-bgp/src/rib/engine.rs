@@ -157,6 +157,19 @@ pub(crate) struct PeerState {
     from: Option<Arc<PathFrom>>,
 }
 
+impl PeerState {
+    /// Keeps `accepted` right when a route's status goes from `was` (`None`: a new
+    /// route) to `now`.
+    fn recount(&mut self, was: Option<RouteStatus>, now: RouteStatus) {
+        let was = was == Some(RouteStatus::Accepted);
+        match (was, now == RouteStatus::Accepted) {
+            (false, true) => self.accepted += 1,
+            (true, false) => self.accepted = self.accepted.saturating_sub(1),
+            _ => {}
+        }
+    }
+}
+
 /// A change for the kernel's routing table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KernelChange {
@@ -665,12 +678,7 @@ impl Rib {
                     stale: false,
                 };
                 let old = peer.adj_in.insert(prefix, received);
-                let was = old.is_some_and(|o| o.status == RouteStatus::Accepted);
-                match (was, status == RouteStatus::Accepted) {
-                    (false, true) => peer.accepted += 1,
-                    (true, false) => peer.accepted = peer.accepted.saturating_sub(1),
-                    _ => {}
-                }
+                peer.recount(old.map(|o| o.status), status);
             }
             self.install_path(id, prefix, path);
         }
@@ -827,14 +835,8 @@ impl Rib {
     fn set_status(&mut self, id: PeerId, prefix: IpNet, status: RouteStatus) {
         if let Some(peer) = self.peers.get_mut(&id) {
             if let Some(r) = peer.adj_in.get_mut(&prefix) {
-                let was = r.status == RouteStatus::Accepted;
-                let now = status == RouteStatus::Accepted;
-                r.status = status;
-                match (was, now) {
-                    (false, true) => peer.accepted += 1,
-                    (true, false) => peer.accepted = peer.accepted.saturating_sub(1),
-                    _ => {}
-                }
+                let was = std::mem::replace(&mut r.status, status);
+                peer.recount(Some(was), status);
             }
         }
     }
