@@ -59,6 +59,10 @@ pub struct Plan {
     pub dns: bool,
     /// Interface addresses changed (a UDP server listens on the new ones).
     pub addresses: bool,
+    /// The CRL revokes other certificates than before, and the server keeps running:
+    /// it takes the CRL in place and closes only the tunnels whose peers logged in with
+    /// a certificate it now revokes.
+    pub revocations: bool,
 }
 
 impl Plan {
@@ -69,13 +73,17 @@ impl Plan {
             && self.clients.is_empty()
             && !self.dns
             && !self.addresses
+            && !self.revocations
     }
 }
 
 /// Compares `old` with `new`; `revocations_changed` says the CRL revokes other
-/// certificates than when the server started (the server then restarts).
+/// certificates than when the server started.
 pub fn plan(old: &Config, new: &Config, revocations_changed: bool) -> Plan {
-    let server = server_change(old, new, revocations_changed);
+    let server = server_change(old, new);
+    let revocations = revocations_changed
+        && server == ServerChange::Keep
+        && new.interface.ovpn_server.server.enabled;
     let secrets = if server == ServerChange::Keep && new.interface.ovpn_server.server.enabled {
         secret_changes(old, new)
     } else {
@@ -87,10 +95,11 @@ pub fn plan(old: &Config, new: &Config, revocations_changed: bool) -> Plan {
         clients: client_changes(old, new),
         dns: old.ip.dns.servers != new.ip.dns.servers,
         addresses: addresses(old) != addresses(new),
+        revocations,
     }
 }
 
-fn server_change(old: &Config, new: &Config, revocations_changed: bool) -> ServerChange {
+fn server_change(old: &Config, new: &Config) -> ServerChange {
     let (o, n) = (
         &old.interface.ovpn_server.server,
         &new.interface.ovpn_server.server,
@@ -128,7 +137,6 @@ fn server_change(old: &Config, new: &Config, revocations_changed: bool) -> Serve
     differ("reneg-sec", o.reneg_sec != n.reneg_sec);
     differ("tls-auth", o.tls_auth != n.tls_auth);
     differ("tls-crypt", o.tls_crypt != n.tls_crypt);
-    differ("CRL", revocations_changed);
     if what.is_empty() && o != n {
         what.push("settings");
     }

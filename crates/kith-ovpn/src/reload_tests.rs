@@ -171,8 +171,17 @@ fn server_settings_restart_the_server_only() {
     // a new secret along with a server change: the restart covers it
     let p = edit("port: 1194", "port: 1195");
     assert!(p.secrets.is_empty());
+    // New revocations: the server keeps running and closes only the revoked peers.
     let p = plan(&config(BASE), &config(BASE), true);
-    assert_eq!(p.server, ServerChange::Restart(vec!["CRL"]));
+    assert_eq!(p.server, ServerChange::Keep);
+    assert!(p.revocations && !p.is_empty());
+    // ... which a restart covers anyway.
+    let p = plan(
+        &config(BASE),
+        &config(&BASE.replacen("port: 1194", "port: 1195", 1)),
+        true,
+    );
+    assert!(matches!(p.server, ServerChange::Restart(_)) && !p.revocations);
     let p = edit("enabled: yes", "enabled: no");
     assert_eq!(p.server, ServerChange::Stop);
     let p = plan(

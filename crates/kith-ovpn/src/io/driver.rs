@@ -215,6 +215,10 @@ impl Driver {
         close: &Arc<CloseSignal>,
         gone: &watch::Receiver<bool>,
     ) -> Result<TunnelInterface, String> {
+        if let Some(serial) = &e.peer_serial {
+            self.registry
+                .note_serial(id, serial, close.clone(), gone.clone());
+        }
         let (label, mtu) = match &e.account {
             Some(a) => {
                 if let Some((old_close, mut old_gone)) =

@@ -77,6 +77,11 @@ struct Holder {
 pub struct Registry {
     rows: Mutex<HashMap<u64, TunnelStatus>>,
     accounts: Mutex<HashMap<String, Holder>>,
+    /// The certificate serial each server tunnel's peer logged in with.
+    serials: Mutex<HashMap<u64, (String, Holder)>>,
+    /// Serials revoked by the last [`Registry::close_serials`]: a tunnel whose
+    /// handshake began before the CRL changed and ends after it is closed as it comes up.
+    revoked: Mutex<Vec<String>>,
     next: Mutex<u64>,
 }
 
@@ -106,6 +111,48 @@ impl Registry {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|_, h| h.id != id);
+        self.serials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    /// Notes that tunnel `id`'s peer logged in with the certificate of `serial`.
+    pub fn note_serial(
+        &self,
+        id: u64,
+        serial: &str,
+        close: Arc<CloseSignal>,
+        gone: watch::Receiver<bool>,
+    ) {
+        let revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+        if revoked.iter().any(|r| r == serial) {
+            close.close("its certificate was revoked (CRL)");
+            return;
+        }
+        self.serials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (serial.to_string(), Holder { id, close, gone }));
+    }
+
+    /// Closes every tunnel whose peer logged in with a certificate in `revoked`, for
+    /// `reason`; returns their "interface gone" watches.
+    pub fn close_serials(&self, revoked: &[String], reason: &str) -> Vec<watch::Receiver<bool>> {
+        *self.revoked.lock().unwrap_or_else(|e| e.into_inner()) = revoked.to_vec();
+        let mut serials = self.serials.lock().unwrap_or_else(|e| e.into_inner());
+        let hit: Vec<u64> = serials
+            .iter()
+            .filter(|(_, (serial, _))| revoked.contains(serial))
+            .map(|(id, _)| *id)
+            .collect();
+        hit.into_iter()
+            .filter_map(|id| serials.remove(&id))
+            .map(|(_, holder)| {
+                holder.close.close(reason);
+                holder.gone
+            })
+            .collect()
     }
 
     /// Makes tunnel `id` the holder of `account`; returns the previous holder's close

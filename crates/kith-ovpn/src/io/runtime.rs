@@ -152,10 +152,31 @@ impl Runtime {
                 clients.insert(name.clone(), spec);
             }
         }
+        // New revocations on a server that keeps running: its new TLS settings (the
+        // CRL) are built now too.
+        let crl_in_place = match plan.revocations && self.server.is_some() {
+            true => Some(server_spec(&new, &self.pki).map_err(|e| format!("reload refused: {e}"))?),
+            false => None,
+        };
         let before = self.registry.status().tunnels;
-        let closed = before.iter().filter(|t| touched(&plan, t)).count();
+        let mut closed = before.iter().filter(|t| touched(&plan, t)).count();
 
         self.apply_server(&plan, server, &new).await;
+        if let (Some(spec), Some(running)) = (crl_in_place, &self.server) {
+            running.session.replace(spec.session.get());
+            let gone = self
+                .registry
+                .close_serials(&revoked, "its certificate was revoked (CRL)");
+            info!(
+                "reload: the CRL revokes other certificates: new handshakes check against it; \
+                 {} tunnel(s) of revoked certificates closed",
+                gone.len()
+            );
+            closed += gone.len();
+            for mut g in gone {
+                let _ = tokio::time::timeout(GONE_WAIT, g.wait_for(|gone| *gone)).await;
+            }
+        }
         self.apply_clients(&plan, clients).await;
         if plan.dns {
             info!("reload: ip/dns servers changed; clients use them from their next attempt");
@@ -180,7 +201,7 @@ impl Runtime {
 
     /// Takes a CRL that was re-signed with the same revocations into the running
     /// server: handshakes from now on check against it, every tunnel is kept. (Other
-    /// revocations restart the server on reload.)
+    /// revocations are taken on reload, closing the tunnels they concern.)
     pub fn refresh_crl(&mut self) {
         let crl = read_crl(&self.pki);
         if crl == self.crl || self.pki.revoked_serials() != self.revoked {

@@ -276,6 +276,14 @@ impl TlsSession {
         entry.data().to_string().ok()
     }
 
+    /// The serial number of the peer's certificate (upper-case hex, as the CRL lists
+    /// revoked ones).
+    pub fn peer_serial(&self) -> Option<String> {
+        let cert = self.stream.ssl().peer_certificate()?;
+        let serial = cert.serial_number().to_bn().ok()?;
+        Some(serial.to_hex_str().ok()?.to_string())
+    }
+
     /// RFC 5705 keying material.
     pub fn export(&self, label: &str, out: &mut [u8]) -> Result<(), TlsError> {
         self.stream

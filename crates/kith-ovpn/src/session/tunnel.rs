@@ -63,6 +63,9 @@ pub struct Established {
     pub mtu: Option<u32>,
     /// The peer's OpenVPN version (`IV_VER`).
     pub peer_version: Option<String>,
+    /// Serial of the peer's certificate (server side, when it sent one): a reload
+    /// that revokes it closes this tunnel.
+    pub peer_serial: Option<String>,
 }
 
 /// Counters for status and tests.
@@ -117,6 +120,8 @@ pub struct Tunnel {
     peer_id: u32,
     peer_info: PeerInfo,
     account: Option<Account>,
+    /// Serial of the certificate the peer logged in with (server side).
+    peer_serial: Option<String>,
     push_reply: Option<String>,
     push_parts: Option<PushReply>,
     push_asked: Option<Instant>,
@@ -220,6 +225,7 @@ impl Tunnel {
             neg: None,
             peer_id: peer_id & PEER_ID_UNDEF,
             peer_info: PeerInfo::default(),
+            peer_serial: None,
             account: None,
             push_reply: None,
             push_parts: None,
@@ -686,6 +692,7 @@ impl Tunnel {
             self.neg = Some(neg);
             self.push_reply = Some(self.build_push_reply(&account, neg));
             self.account = Some(account);
+            self.peer_serial = self.keys[idx].tls.peer_serial();
         }
         let km = self.server_key_method(idx);
         self.keys[idx].tls.write(&km.emit());
@@ -970,6 +977,7 @@ impl Tunnel {
             tls_ekm: push.tls_ekm,
             mtu: push.tun_mtu,
             peer_version: None,
+            peer_serial: None,
         });
         self.come_up(now);
     }
@@ -990,6 +998,7 @@ impl Tunnel {
                 suite: neg.suite,
                 tls_ekm: neg.tls_ekm,
                 peer_version: self.peer_info.version().map(str::to_string),
+                peer_serial: self.peer_serial.clone(),
             });
         }
         let Some(est) = self.established.clone() else {
