@@ -45,6 +45,8 @@ const SESSION_EVENTS_PER_WAKE: usize = 64;
 
 /// Kernel events come in bursts: wait this long before re-reading the routes.
 const SETTLE: Duration = Duration::from_millis(100);
+/// How long bgpd waits at shutdown for its routes to leave the kernel.
+const KERNEL_SHUTDOWN: Duration = Duration::from_secs(40);
 /// Re-read the kernel routes this often even without events.
 const RESYNC: Duration = Duration::from_secs(10);
 
@@ -231,7 +233,8 @@ impl Daemon {
         if let Some(task) = kernel_task {
             let (tx, rx) = oneshot::channel();
             let _ = d.kernel.send(KernelRequest::Shutdown(tx));
-            let _ = tokio::time::timeout(Duration::from_secs(10), rx).await;
+            // A full table takes the kernel 25-30 s to delete (the supervisor waits 45 s).
+            let _ = tokio::time::timeout(KERNEL_SHUTDOWN, rx).await;
             task.abort();
         }
         if let Some(dir) = &d.opts.run_dir {
