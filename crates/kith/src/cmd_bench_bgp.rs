@@ -47,6 +47,9 @@ struct Row {
     first: Option<f64>,
     /// The receiver's CPU seconds over the same span as `seconds`.
     receiver_cpu: Option<f64>,
+    /// kith with kernel install: seconds from SIGTERM until bgpd exited, and the
+    /// routes it left in the kernel.
+    shutdown: Option<(f64, usize)>,
 }
 
 impl Row {
@@ -114,6 +117,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         drop(lab);
     }
     print!("{}", table_text(&rows, args.prefixes));
+    for r in &rows {
+        if let Some((secs, left)) = r.shutdown {
+            println!(
+                "{} table: bgpd exited {secs:.2} s after SIGTERM, {left} of its routes left in the kernel",
+                r.table
+            );
+        }
+    }
     for (table, secs) in batches {
         println!(
             "ip -batch of the same {} routes ({table} table; route replace, proto 186, core {RECEIVER_CORE}): {secs:.2} s",
@@ -279,6 +290,7 @@ fn measure(
         feeder_cpu: Some(cpu as f64 / ticks_per_second() / secs.max(1e-3) * 100.0),
         first,
         receiver_cpu,
+        shutdown: None,
     })
 }
 
@@ -356,6 +368,7 @@ fn measure_kith(
         // From Established: the RIB time plus the rest of the install.
         row.kernel = done.is_ok().then(|| row.seconds.unwrap_or(0.0) + elapsed);
         row.rss = lab.pid("r", "kith").map_or(0, |p| vm_hwm(p.as_raw()));
+        row.shutdown = shutdown_removal(lab, timeout);
     }
     lab.stop("r", "kith")?;
     // Whatever the shutdown left (it removes its routes, within its grace time).
@@ -573,6 +586,21 @@ fn ip_batch(lab: &Lab, list: &[(std::net::Ipv4Addr, u8)]) -> Result<f64> {
     }
     flush_bgp_routes(lab);
     Ok(secs)
+}
+
+/// Stops bgpd with SIGTERM (as the supervisor does) and times how long it takes to
+/// exit, having removed its routes: seconds and the routes left behind.
+fn shutdown_removal(lab: &Lab, timeout: Duration) -> Option<(f64, usize)> {
+    let pid = lab.pid("r", "kith")?;
+    let t0 = Instant::now();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).ok()?;
+    poll(timeout, Duration::from_millis(50), || {
+        Ok(!lab.is_running("r", "kith"))
+    })
+    .ok()?;
+    let secs = t0.elapsed().as_secs_f64();
+    let left = kernel_routes(lab).ok()?;
+    Some((secs, left))
 }
 
 /// Removes every BGP route (proto 186) from the receiver's kernel, whatever put it there.
