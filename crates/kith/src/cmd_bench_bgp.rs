@@ -120,7 +120,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for r in &rows {
         if let Some((secs, left)) = r.shutdown {
             println!(
-                "{} table: bgpd exited {secs:.2} s after SIGTERM, {left} of its routes left in the kernel",
+                "bgpd stopped ({} table): exited {secs:.2} s after SIGTERM, {left} of its routes left in the kernel",
                 r.table
             );
         }

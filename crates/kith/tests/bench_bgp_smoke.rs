@@ -1,7 +1,8 @@
 //! `kith bench bgp` on a small table, so the benchmark the README points to keeps
 //! working: BIRD feeds 20,000 prefixes of both tables to kith, BIRD and kith with
 //! kernel install; every row must finish (no timeout) with its figures, the feeder's
-//! first UPDATEs must be seen, and `ip -batch` must run once per table. Figures are
+//! first UPDATEs must be seen, `ip -batch` must run once per table, and bgpd stopped
+//! with SIGTERM must leave none of its routes in the kernel. Figures are
 //! not judged here (a benchmark, not a timed test). Needs root and BIRD (fails
 //! without them).
 
@@ -62,4 +63,10 @@ fn the_bgp_benchmark_runs_end_to_end_on_a_small_table() {
         .filter(|l| l.starts_with("ip -batch of the same 20000 routes"))
         .count();
     assert_eq!(batches, 2, "one ip -batch per table:\n{stdout}");
+    // Stopped with SIGTERM, bgpd removes every route it installed before it exits.
+    let stops = stdout
+        .lines()
+        .filter(|l| l.starts_with("bgpd stopped (") && l.contains(", 0 of its routes left"))
+        .count();
+    assert_eq!(stops, 2, "bgpd left routes behind:\n{stdout}");
 }
