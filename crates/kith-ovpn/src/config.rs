@@ -359,6 +359,13 @@ impl Authenticator for ConfigAccounts {
         }
         account(&config, secret)
     }
+
+    fn still_current(&self, granted: &Account) -> bool {
+        let config = self.config.read().unwrap_or_else(|e| e.into_inner());
+        secret(&config, &granted.name)
+            .and_then(|s| account(&config, s).ok())
+            .is_some_and(|now| now == *granted)
+    }
 }
 
 /// A `ppp/secret` route, `dst-prefix [gateway] [metric]`, as a pushed route.

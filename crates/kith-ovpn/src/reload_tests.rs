@@ -236,3 +236,42 @@ fn dns_and_addresses() {
     );
     assert!(p.addresses && p.server == ServerChange::Keep, "{p:?}");
 }
+
+/// A tunnel that logged in before a reload and comes up after it: its account must
+/// still be what the accounts say, or it is not brought up.
+#[test]
+fn an_account_changed_or_removed_during_a_handshake_is_no_longer_current() {
+    use crate::config::ConfigAccounts;
+    use crate::session::{Authenticator, LoginRequest};
+
+    let accounts = ConfigAccounts::new(&config(BASE));
+    let login = |accounts: &ConfigAccounts| {
+        accounts.login(&LoginRequest {
+            username: "friend1-1",
+            password: "change-me-1",
+            common_name: None,
+            peer: "192.0.2.9:1194",
+        })
+    };
+    let granted = login(&accounts).unwrap();
+    assert!(accounts.still_current(&granted));
+    // Reloaded with the same secret: still current.
+    accounts.replace(&config(BASE));
+    assert!(accounts.still_current(&granted));
+    // Its remote address changed: not current (the peer logs in again for the new one).
+    accounts.replace(&config(&BASE.replacen(
+        "remote-address: 172.16.10.2",
+        "remote-address: 172.16.10.3",
+        1,
+    )));
+    assert!(!accounts.still_current(&granted));
+    assert!(accounts.still_current(&login(&accounts).unwrap()));
+    // Disabled: not current, and no login.
+    accounts.replace(&config(&BASE.replacen(
+        "    - name: friend1-1\n      service: ovpn",
+        "    - name: friend1-1\n      disabled: yes\n      service: ovpn",
+        1,
+    )));
+    assert!(!accounts.still_current(&granted));
+    assert!(login(&accounts).is_err());
+}

@@ -234,6 +234,17 @@ impl Driver {
                     let _ = tokio::time::timeout(Duration::from_secs(5), old_gone.wait_for(|g| *g))
                         .await;
                 }
+                // Checked after the claim: a reload replaces the accounts, then closes
+                // the claimed tunnels of those it changed; one claimed after that sees
+                // the new accounts here.
+                if !self.tunnel.account_still_current() {
+                    return Err(format!(
+                        "{}: account {} was changed or removed during the handshake; \
+                         not brought up (the peer logs in again)",
+                        self.tunnel.peer(),
+                        a.name
+                    ));
+                }
                 (a.interface.clone(), a.mtu)
             }
             None => (

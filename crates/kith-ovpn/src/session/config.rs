@@ -117,4 +117,12 @@ pub struct LoginRequest<'a> {
 pub trait Authenticator: Send + Sync {
     /// The account of a login, or why it is refused (in the user's words).
     fn login(&self, req: &LoginRequest<'_>) -> Result<Account, String>;
+
+    /// Whether `account`, granted by an earlier login, is still what the accounts say
+    /// (a reload may have removed or changed it while the tunnel finished its
+    /// handshake).
+    fn still_current(&self, account: &Account) -> bool {
+        let _ = account;
+        true
+    }
 }

@@ -251,6 +251,14 @@ impl Tunnel {
         self.actions.pop_front()
     }
 
+    /// Whether the account this server tunnel logged in to is still what the accounts
+    /// say (always true for a client, or without an account).
+    pub fn account_still_current(&self) -> bool {
+        match (&self.authenticator, &self.account) {
+            (Some(auth), Some(account)) => auth.still_current(account),
+            _ => true,
+        }
+    }
     /// Who the peer is, for logs.
     pub fn peer(&self) -> &str {
         &self.peer
