@@ -154,9 +154,10 @@ impl Runtime {
         }
         // New revocations on a server that keeps running: its new TLS settings (the
         // CRL) are built now too.
-        let crl_in_place = match plan.revocations && self.server.is_some() {
-            true => Some(server_spec(&new, &self.pki).map_err(|e| format!("reload refused: {e}"))?),
-            false => None,
+        let crl_in_place = if plan.revocations && self.server.is_some() {
+            Some(server_spec(&new, &self.pki).map_err(|e| format!("reload refused: {e}"))?)
+        } else {
+            None
         };
         let before = self.registry.status().tunnels;
         let mut closed = before.iter().filter(|t| touched(&plan, t)).count();
