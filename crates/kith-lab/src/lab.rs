@@ -784,6 +784,20 @@ impl Lab {
         )
     }
 
+    /// Starts a ping from `node` in the background as its process `ping` (its summary
+    /// in [`Lab::log`] once it ends): `count` echo requests `interval` apart, each
+    /// waiting up to 2 s for its reply.
+    pub fn spawn_ping(&self, node: &str, dst: &str, interval: Duration, count: u32) -> Result<Pid> {
+        let interval = format!("{:.3}", interval.as_secs_f64());
+        let count = count.to_string();
+        self.spawn(
+            node,
+            "ping",
+            &["ping", "-n", "-i", &interval, "-W", "2", "-c", &count, dst],
+            &[],
+        )
+    }
+
     /// Waits until a single ping from `from` to `dst` succeeds.
     pub fn wait_ping(&self, from: &str, dst: &str, timeout: Duration) -> Result<()> {
         self.wait_until(&format!("ping {from} -> {dst}"), timeout, || {

@@ -75,23 +75,8 @@ fn reload_keeps_changes_and_closes_only_what_it_concerns() {
     assert_eq!(ov_before, (1, 0));
 
     // A new account while pings run through the tunnel.
-    lab.spawn(
-        "cli",
-        "ping",
-        &[
-            "ping",
-            "-n",
-            "-i",
-            "0.05",
-            "-W",
-            "2",
-            "-c",
-            &PINGS.to_string(),
-            "172.16.10.1",
-        ],
-        &[],
-    )
-    .unwrap();
+    lab.spawn_ping("cli", "172.16.10.1", Duration::from_millis(50), PINGS)
+        .unwrap();
     std::thread::sleep(Duration::from_secs(1));
     vpnd.reload(&server_yaml("172.16.10.2", true, true))
         .unwrap();

@@ -105,23 +105,8 @@ fn adding_a_friend_keeps_tunnels_and_removing_one_closes_only_its_tunnel() {
     let uptime_before = connected(&lab, "home", "friend1-1").expect("friend1-1 up")["uptime"]
         .as_u64()
         .unwrap_or(0);
-    lab.spawn(
-        "remi",
-        "ping",
-        &[
-            "ping",
-            "-n",
-            "-i",
-            "0.05",
-            "-W",
-            "2",
-            "-c",
-            &PINGS.to_string(),
-            "172.16.10.1",
-        ],
-        &[],
-    )
-    .expect("start ping");
+    lab.spawn_ping("remi", "172.16.10.1", Duration::from_millis(50), PINGS)
+        .expect("start ping");
     std::thread::sleep(Duration::from_secs(1));
     reload(&lab, "home", &with_friend2(&home));
     wait(&lab, "home: vpnd reloaded", || {
