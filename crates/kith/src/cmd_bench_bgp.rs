@@ -256,19 +256,19 @@ fn measure(
     // table (tests) may be smaller than FIRST_BYTES altogether: a byte per prefix.
     let first_bytes = FIRST_BYTES.min(feeder.count as u64);
     let mut first = None;
-    let mut last = (0, Instant::now(), Instant::now());
+    let (mut last_count, mut moved_at, mut counted_at) = (0, Instant::now(), Instant::now());
     let done = poll(timeout, Duration::from_millis(5), || {
         if first.is_none() && received() > bytes0 + first_bytes {
             first = Some(t0.elapsed().as_secs_f64());
         }
-        if last.2.elapsed() < Duration::from_millis(100) {
+        if counted_at.elapsed() < Duration::from_millis(100) {
             return Ok(false);
         }
-        last.2 = Instant::now();
+        counted_at = Instant::now();
         let n = count()?;
-        if n != last.0 {
-            (last.0, last.1) = (n, Instant::now());
-        } else if last.1.elapsed() > STALL {
+        if n != last_count {
+            (last_count, moved_at) = (n, Instant::now());
+        } else if moved_at.elapsed() > STALL {
             bail!("stalled at {n} of {} prefixes", feeder.count);
         }
         Ok(n >= feeder.count)
