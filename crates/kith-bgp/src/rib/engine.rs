@@ -623,12 +623,6 @@ impl Rib {
         out
     }
 
-    /// Every kernel route the engine installed (to remove them at shutdown).
-    #[must_use]
-    pub fn installed(&self) -> Vec<IpNet> {
-        self.installed.keys().collect()
-    }
-
     // ---- internals
 
     fn announce(
